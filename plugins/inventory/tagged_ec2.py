@@ -1,0 +1,368 @@
+# Copyright: (c) 2026, jupyterops.cloud maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# ruff: noqa: E402  (DOCUMENTATION and EXAMPLES come first, as in every Ansible plugin)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: tagged_ec2
+short_description: EC2 instances selected by tags, named stably, with IP-following addresses
+version_added: 0.1.0
+description:
+  - Lists the EC2 instances of the configured region(s) that carry the configured tags.
+  - Host names are stable (the C(Name) tag by default, never an IP address); C(ansible_host) is the
+    instance's current address, so a stop/start that changes the public IP is followed on the next run.
+  - Running instances are in group C(running); stopped and stopping ones in group C(stopped), without
+    C(ansible_host); pending ones in C(pending).
+  - The configuration file must be named C(*.tagged_ec2.yml) or C(*.tagged_ec2.yaml).
+  - With O(cache=true) the stable facts are cached; every run still asks EC2 for the current state and
+    addresses (DescribeInstanceStatus and DescribeNetworkInterfaces) and re-queries in full when any of
+    them, or the set of instances, changed. A cached run therefore never serves a stale address.
+author:
+  - jupyterops.cloud maintainers
+extends_documentation_fragment:
+  - inventory_cache
+  - constructed
+  - amazon.aws.boto3
+  - amazon.aws.common.plugins
+  - amazon.aws.region.plugins
+  - amazon.aws.assume_role.plugins
+notes:
+  - Host variables set for every host are C(instance_id), C(instance_type), C(instance_state),
+    C(public_ip), C(private_ip), C(elastic_ip), C(launch_time), C(availability_zone), C(region),
+    C(instance_tags) (a dict), C(data_volume_ids) (EBS volumes other than the root volume),
+    C(ansible_user), C(ansible_host) when an address is available, and C(jupyter_url) /
+    C(ssh_tunnel_command) when their template can be rendered.
+  - "Template fields (Python C(str.format) syntax, named fields only): C({name}), C({instance_id}),
+    C({address}) (the chosen C(ansible_host)), C({public_ip}), C({private_ip}), C({elastic_ip}),
+    C({region}), C({availability_zone}), C({instance_type}), C({user}), C({identity_file}),
+    C({jupyter_port}), C({local_port}). A template that references a field without a value (for example
+    C({address}) of a stopped instance) is not rendered and its variable is not set."
+  - Instances whose name tag is missing, empty or an IP address are left out unless
+    O(hostname_fallback=instance_id).
+  - Two or more instances with the same name all get C(-<instance id>) appended (and a warning), so
+    every name depends only on its own instance and not on listing order.
+options:
+  plugin:
+    description: Token that ensures this is a source file for the plugin.
+    required: true
+    type: str
+    choices: ['jupyterops.cloud.tagged_ec2']
+  regions:
+    description:
+      - Regions to query. When empty, the single region of O(region) (or E(AWS_REGION)) is used.
+      - At least one region is required; the plugin never scans all regions.
+    type: list
+    elements: str
+    default: []
+  tags:
+    description:
+      - Tags an instance must carry, as C(key -> value) or C(key -> list of values); applied server-side
+        as C(tag:KEY) filters.
+    type: dict
+    default: {}
+  filters:
+    description:
+      - Further server-side DescribeInstances filters (name -> value or list of values), see
+        U(https://docs.aws.amazon.com/cli/latest/reference/ec2/describe-instances.html#options).
+      - Use O(instance_states) instead of an C(instance-state-name) filter.
+    type: dict
+    default: {}
+  instance_states:
+    description: Instance states to list.
+    type: list
+    elements: str
+    default: [pending, running, stopping, stopped]
+  hostname_source:
+    description: Where host names come from, the O(hostname_tag) tag or the instance id.
+    type: str
+    choices: [tag, instance_id]
+    default: tag
+  hostname_tag:
+    description:
+      - Tag whose value is the host name when O(hostname_source=tag). Characters other than letters,
+        digits, C(.), C(_) and C(-) are replaced by C(-).
+    type: str
+    default: Name
+  hostname_fallback:
+    description: What to do with an instance that has no usable name tag, leave it out or use its instance id.
+    type: str
+    choices: [skip, instance_id]
+    default: skip
+  address_preference:
+    description:
+      - Order in which addresses are tried for C(ansible_host); the first one available wins.
+      - C(private_ip) and C(private_dns) are only used when O(use_private_ip=true).
+    type: list
+    elements: str
+    default: [elastic_ip, public_ip, private_ip]
+  use_private_ip:
+    description: Allow private addresses for C(ansible_host) (for example from inside the VPC or over a VPN).
+    type: bool
+    default: false
+  ssh_user:
+    description: Login user; set as C(ansible_user) and offered to templates as C({user}).
+    type: str
+    default: admin
+  ssh_identity_file:
+    description:
+      - Private key file; when set it becomes C(ansible_ssh_private_key_file) and the template field
+        C({identity_file}).
+    type: str
+  jupyter_port:
+    description: Port JupyterLab listens on, the template field C({jupyter_port}).
+    type: int
+    default: 8888
+  tunnel_local_port:
+    description: Local port of the SSH tunnel, the template field C({local_port}).
+    type: int
+    default: 8888
+  jupyter_url_template:
+    description: Template of the C(jupyter_url) host variable (see the notes for the fields).
+    type: str
+    default: "https://{address}:{jupyter_port}/"
+  ssh_tunnel_command_template:
+    description: Template of the C(ssh_tunnel_command) host variable (see the notes for the fields).
+    type: str
+    default: "ssh -N -L {local_port}:127.0.0.1:{jupyter_port} {user}@{address}"
+"""
+
+EXAMPLES = r"""
+# inventory/aws.tagged_ec2.yml: every instance of project "jupyter" in one region
+plugin: jupyterops.cloud.tagged_ec2
+region: eu-west-1
+tags:
+  Project: jupyter
+
+# Several regions, private addresses (VPN), instance ids as names, a tunnel URL
+plugin: jupyterops.cloud.tagged_ec2
+regions: [eu-west-1, us-east-1]
+tags:
+  Project: [jupyter, jupyter-staging]
+filters:
+  instance-type: [t3.large, t3.xlarge]
+hostname_source: instance_id
+use_private_ip: true
+address_preference: [private_ip]
+jupyter_url_template: "https://localhost:{local_port}/"
+ssh_tunnel_command_template: >-
+  ssh -N -i {identity_file} -L {local_port}:127.0.0.1:{jupyter_port} {user}@{address}
+ssh_identity_file: ~/.ssh/jupyter.pem
+keyed_groups:
+  - key: instance_tags.Owner | default('nobody')
+    prefix: owner
+compose:
+  jupyter_ready: instance_state == 'running'
+
+# Cache the stable facts for an hour (addresses are still checked on every run)
+plugin: jupyterops.cloud.tagged_ec2
+region: eu-west-1
+tags:
+  Project: jupyter
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/jupyterops-inventory
+cache_timeout: 3600
+"""
+
+import contextlib
+import difflib
+from typing import Any
+
+with contextlib.suppress(ImportError):  # a missing SDK is reported by AWSInventoryBase.require_aws_sdk
+    import botocore
+
+from ansible import constants as C
+from ansible.errors import AnsibleParserError
+from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.amazon.aws.plugins.plugin_utils.inventory import AWSInventoryBase
+from ansible_collections.jupyterops.cloud.plugins.plugin_utils import _tagged_ec2 as helpers
+
+
+class InventoryModule(AWSInventoryBase):
+    """Inventory of tagged EC2 instances with stable names and current addresses."""
+
+    NAME = "jupyterops.cloud.tagged_ec2"
+    INVENTORY_FILE_SUFFIXES = (".tagged_ec2.yml", ".tagged_ec2.yaml")
+
+    def _do_fail(self, message: str):
+        """Fail the inventory source with a parser error."""
+        raise AnsibleParserError(message)
+
+    def _known_options(self) -> set[str]:
+        """Return every option name and alias this plugin accepts (its own, fragments', constructed)."""
+        definitions = C.config.get_configuration_definitions("inventory", self._load_name) or {}
+        known = {"plugin"}
+        for option, definition in definitions.items():
+            known.add(option)
+            known.update(definition.get("aliases") or ())
+        return known
+
+    def _settings(self, path: str) -> dict[str, Any]:
+        """Read and validate every option once; raise AnsibleParserError naming a bad option."""
+        raw = self.loader.load_from_file(path, cache="none") or {}
+        known = self._known_options()
+        for option in sorted(set(raw) - known):
+            close = difflib.get_close_matches(option, known, n=3)
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            raise AnsibleParserError(f"{path}: unknown option {option!r} for {self.NAME}{hint}")
+        opt = self.get_option
+        try:
+            settings = {
+                "regions": helpers.validate_regions(opt("region"), opt("regions")),
+                "tags": helpers.validate_filters("tags", opt("tags")),
+                "filters": helpers.validate_filters("filters", opt("filters")),
+                "states": helpers.validate_states(opt("instance_states")),
+                "preference": helpers.validate_address_preference(opt("address_preference")),
+                "jupyter_url_template": helpers.validate_template(
+                    "jupyter_url_template", opt("jupyter_url_template")),
+                "ssh_tunnel_command_template": helpers.validate_template(
+                    "ssh_tunnel_command_template", opt("ssh_tunnel_command_template")),
+            }
+            helpers.build_filters(settings["tags"], settings["filters"], None)
+        except helpers.ConfigError as exc:
+            raise AnsibleParserError(f"{path}: {exc}") from exc
+        settings.update(
+            source=opt("hostname_source"), tag=opt("hostname_tag"), fallback=opt("hostname_fallback"),
+            use_private_ip=opt("use_private_ip"), user=opt("ssh_user"),
+            identity_file=opt("ssh_identity_file"), jupyter_port=opt("jupyter_port"),
+            local_port=opt("tunnel_local_port"), cache=bool(opt("cache")),
+            endpoint_url=opt("endpoint_url"),
+        )
+        return settings
+
+    # ------------------------------------------------------------------------------ AWS calls
+
+    def _call(self, what: str, func, **kwargs) -> Any:
+        """Run one paginated AWS call and return its full result; fail naming the call."""
+        try:
+            return func.paginate(**kwargs).build_full_result()
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            self.fail_aws(f"Failed to {what}", exception=exc)
+
+    def _query(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """Describe the matching instances of every region; return a cache entry."""
+        states = None if settings["cache"] else settings["states"]
+        filters = helpers.build_filters(settings["tags"], settings["filters"], states)
+        records: list[dict[str, Any]] = []
+        other_ids: list[str] = []
+        for region in settings["regions"]:
+            client = self.client("ec2", region=region)
+            try:
+                addresses = client.describe_addresses().get("Addresses", [])
+            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+                self.fail_aws(f"Failed to describe elastic IPs in {region}", exception=exc)
+            eips = {a["InstanceId"]: a["PublicIp"] for a in addresses if a.get("InstanceId")}
+            result = self._call(f"describe instances in {region}", client.get_paginator("describe_instances"),
+                                Filters=filters)
+            found = [helpers.normalize_instance(instance, region, eips)
+                     for reservation in result.get("Reservations", [])
+                     for instance in reservation["Instances"]]
+            records.extend(found)
+            if settings["cache"]:
+                mine = {r["instance_id"] for r in found}
+                other_ids.extend(i for i in self._states(client, region) if i not in mine)
+        records.sort(key=lambda r: r["instance_id"])
+        return {"format": helpers.CACHE_FORMAT, "fingerprint": self._fingerprint(settings),
+                "instances": records, "other_ids": sorted(other_ids)}
+
+    def _states(self, client, region: str) -> dict[str, str]:
+        """Return instance id -> state name for every instance of a region (one cheap call)."""
+        result = self._call(f"describe instance status in {region}",
+                            client.get_paginator("describe_instance_status"), IncludeAllInstances=True)
+        return {s["InstanceId"]: s["InstanceState"]["Name"] for s in result.get("InstanceStatuses", [])}
+
+    def _fresh_view(self, settings: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+        """Return current states and primary-ENI addresses of every instance in the regions."""
+        states: dict[str, str] = {}
+        addresses: dict[str, Any] = {}
+        for region in settings["regions"]:
+            client = self.client("ec2", region=region)
+            states.update(self._states(client, region))
+            result = self._call(f"describe network interfaces in {region}",
+                                client.get_paginator("describe_network_interfaces"))
+            addresses.update(helpers.primary_addresses(result.get("NetworkInterfaces", [])))
+        return states, addresses
+
+    def _fingerprint(self, settings: dict[str, Any]) -> str:
+        """Digest of what decides the query result (regions, filters, endpoint)."""
+        return helpers.cache_fingerprint(
+            regions=settings["regions"], tags=settings["tags"], filters=settings["filters"],
+            endpoint=settings["endpoint_url"])
+
+    # ------------------------------------------------------------------------------ populate
+
+    def _populate(self, entry: dict[str, Any], settings: dict[str, Any]) -> None:
+        """Add hosts, groups and variables for the instances of a cache entry."""
+        wanted = set(settings["states"])
+        records = [r for r in entry["instances"] if r["state"] in wanted]
+        names, warnings = helpers.assign_names(
+            records, settings["source"], settings["tag"], settings["fallback"])
+        for message in warnings:
+            self.warn(message)
+        url_tpl = settings["jupyter_url_template"]
+        ssh_tpl = settings["ssh_tunnel_command_template"]
+        url_fields = helpers.template_fields(url_tpl)
+        ssh_fields = helpers.template_fields(ssh_tpl)
+        compose, groups = self.get_option("compose"), self.get_option("groups")
+        keyed = self.get_option("keyed_groups")
+        strict = self.get_option("strict")
+        constructed = bool(compose or groups or keyed)
+        inventory = self.inventory
+        known_groups: set[str] = set()
+        for record in records:
+            name = names.get(record["instance_id"])
+            if name is None:
+                self.display.vvv(f"tagged_ec2: skipping {record['instance_id']}: no usable host name")
+                continue
+            address = helpers.choose_address(record, settings["preference"], settings["use_private_ip"])
+            group = helpers.state_group(record["state"])
+            if group not in known_groups:
+                inventory.add_group(group)
+                known_groups.add(group)
+            inventory.add_host(name, group=group)
+            hostvars = helpers.host_vars(record, address)
+            hostvars["ansible_user"] = settings["user"]
+            if settings["identity_file"]:
+                hostvars["ansible_ssh_private_key_file"] = settings["identity_file"]
+            values = helpers.template_values(record, name, address, settings)
+            url = helpers.render_template(url_tpl, values, url_fields)
+            if url is not None:
+                hostvars["jupyter_url"] = url
+            tunnel = helpers.render_template(ssh_tpl, values, ssh_fields)
+            if tunnel is not None:
+                hostvars["ssh_tunnel_command"] = tunnel
+            for key, value in hostvars.items():
+                inventory.set_variable(name, key, value)
+            if constructed:
+                self._set_composite_vars(compose, hostvars, name, strict=strict)
+                self._add_host_to_composed_groups(groups, hostvars, name, strict=strict)
+                self._add_host_to_keyed_groups(keyed, hostvars, name, strict=strict)
+
+    # ------------------------------------------------------------------------------ entry points
+
+    def parse(self, inventory, loader, path, cache=True):
+        """Read the config, serve or refresh the cache, query EC2 and populate the inventory."""
+        super().parse(inventory, loader, path, cache=cache)
+        settings = self._settings(path)
+        entry = None
+        key = self.get_cache_key(path) if settings["cache"] else None
+        if key and cache:
+            try:
+                cached = self._cache[key]
+            except KeyError:
+                cached = None
+            if cached is not None:
+                states, addresses = self._fresh_view(settings)
+                usable, reason = helpers.cache_decision(
+                    cached, self._fingerprint(settings), states, addresses)
+                self.display.vvv(f"tagged_ec2: cache {'hit' if usable else 'invalidated'}: {reason}")
+                entry = cached if usable else None
+        if entry is None:
+            entry = self._query(settings)
+            if key:
+                self._cache[key] = entry
+        try:
+            self._populate(entry, settings)
+        except (KeyError, TypeError) as exc:
+            raise AnsibleParserError(f"{path}: unexpected instance data: {to_native(exc)}") from exc

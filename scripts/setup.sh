@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# make setup: everything the demo and the test suite need on a Debian/Ubuntu machine (root).
+# Idempotent and quick when done: each step checks before it changes anything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+APT_PACKAGES=(podman runc debootstrap zstd uidmap slirp4netns python3-venv git openssl
+              xfsprogs e2fsprogs)
+log() { printf '[setup] %s\n' "$*"; }
+
+# 1. Debian packages (only when one is missing).
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# 2. Container engine configuration this host needs (see shared/ENVIRONMENT.md):
+#    runc (crun rejects the hybrid cgroup layout), ulimits podman may set, the unified cgroup
+#    mounted into containers so systemd stops cleanly.
+CONF=/etc/containers/containers.conf
+want=$(cat <<'CONFEOF'
+# Written by jupyterops.cloud scripts/setup.sh
+[containers]
+default_ulimits = ["nofile=16384:16384", "nproc=32768:32768"]
+volumes = ["/sys/fs/cgroup/unified:/sys/fs/cgroup/unified:rw"]
+
+[engine]
+runtime = "runc"
+CONFEOF
+)
+if [[ ! -d /sys/fs/cgroup/unified ]]; then
+  want=$(printf '%s\n' "$want" | grep -v '^volumes = ')
+fi
+if [[ "$(cat "$CONF" 2>/dev/null)" != "$want" ]]; then
+  log "writing $CONF"
+  mkdir -p /etc/containers
+  printf '%s\n' "$want" > "$CONF"
+fi
+
+# 3. The project venv from the pinned files; rebuilt only when they change.
+stamp="$VENV/.requirements.sha256"
+sum=$(cat requirements.txt requirements-dev.txt constraints-dev.txt | sha256sum | cut -d' ' -f1)
+if [[ ! -x "$VENV/bin/python" ]]; then
+  log "creating $VENV"
+  /usr/bin/python3 -m venv "$VENV"
+fi
+if [[ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]]; then
+  log "installing Python requirements into $VENV (log: .cache/pip.log)"
+  mkdir -p .cache
+  "$VENV/bin/pip" install -q --upgrade pip >.cache/pip.log 2>&1
+  "$VENV/bin/pip" install -q -r requirements-dev.txt -c constraints-dev.txt >>.cache/pip.log 2>&1 \
+    || { tail -30 .cache/pip.log; exit 1; }
+  printf '%s\n' "$sum" > "$stamp"
+fi
+
+# 4. npm tools for the browser test (playwright-core drives Debian's chromium).
+if [[ -f package.json ]]; then
+  lock_sum=$(sha256sum package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)
+  if [[ "$(cat node_modules/.stamp 2>/dev/null)" != "$lock_sum" ]]; then
+    log "installing npm packages"
+    npm ci --no-audit --no-fund --silent >/dev/null
+    printf '%s\n' "$lock_sum" > node_modules/.stamp
+  fi
+fi
+log "ready"

@@ -23,6 +23,7 @@ lint: setup ## ansible-lint (production profile), yamllint, ruff
 	$(BIN)/yamllint -s .
 	$(BIN)/ruff check .
 	$(BIN)/ansible-lint -q
+	$(BIN)/antsibull-changelog lint
 
 unit: setup ## unit tests only
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)

@@ -55,7 +55,7 @@ def run_ansible(args: list[str], env: dict[str, str] | None = None, cwd: Path = 
     """Run an ansible CLI from the project venv; return the completed process (text)."""
     bindir = Path(sys.executable).parent
     cmd = [str(bindir / args[0]), *args[1:]]
-    return subprocess.run(cmd, cwd=cwd, env=env or dict(os.environ), text=True,  # noqa: S603
+    return subprocess.run(cmd, cwd=cwd, env=env or dict(os.environ), text=True,
                           capture_output=True, timeout=timeout, check=False)
 
 

@@ -92,7 +92,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def _post(url: str) -> None:
     request = urllib.request.Request(url, data=b"", method="POST")
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(request, timeout=30) as response:
         response.read()
 
 
@@ -163,7 +163,7 @@ def _wait_for(url: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2):  # noqa: S310
+            with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2):
                 return
         except OSError:
             time.sleep(0.2)
@@ -215,7 +215,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     log = open(state_dir / "emulator.log", "ab")  # noqa: SIM115 - handed to the child
     import subprocess
 
-    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+    proc = subprocess.Popen(
         [sys.executable, os.path.abspath(__file__), "serve", "--port", str(port),
          "--seed", str(args.seed), "--region", args.region, "--state-dir", str(state_dir)],
         stdout=log, stderr=log, start_new_session=True)

@@ -19,7 +19,7 @@ description:
     addresses (DescribeInstanceStatus and DescribeNetworkInterfaces) and re-queries in full when any of
     them, or the set of instances, changed. A cached run therefore never serves a stale address.
 author:
-  - jupyterops.cloud maintainers
+  - jupyterops.cloud maintainers (@jupyterops)
 extends_documentation_fragment:
   - inventory_cache
   - constructed
@@ -31,13 +31,16 @@ notes:
   - Host variables set for every host are C(instance_id), C(instance_type), C(instance_state),
     C(public_ip), C(private_ip), C(elastic_ip), C(launch_time), C(availability_zone), C(region),
     C(instance_tags) (a dict), C(data_volume_ids) (EBS volumes other than the root volume),
-    C(ansible_user), C(ansible_host) when an address is available, and C(jupyter_url) /
-    C(ssh_tunnel_command) when their template can be rendered.
+    C(ansible_host) when an address is available, and C(jupyter_url) /
+    C(ssh_tunnel_command) when their template can be rendered. C(ansible_user),
+    C(ansible_ssh_private_key_file), C(jupyter_port) and C(jupyter_local_port) (from O(tunnel_local_port))
+    are variables of the group O(group).
   - "Template fields (Python C(str.format) syntax, named fields only): C({name}), C({instance_id}),
     C({address}) (the chosen C(ansible_host)), C({public_ip}), C({private_ip}), C({elastic_ip}),
     C({region}), C({availability_zone}), C({instance_type}), C({user}), C({identity_file}),
-    C({jupyter_port}), C({local_port}). A template that references a field without a value (for example
-    C({address}) of a stopped instance) is not rendered and its variable is not set."
+    C({jupyter_port}), C({local_port}). Hosts without an address (stopped) get neither variable, nor
+    does a host for which the template references a field without a value (such as C({identity_file})
+    when O(ssh_identity_file) is not set)."
   - Instances whose name tag is missing, empty or an IP address are left out unless
     O(hostname_fallback=instance_id).
   - Two or more instances with the same name all get C(-<instance id>) appended (and a warning), so
@@ -100,6 +103,12 @@ options:
     description: Allow private addresses for C(ansible_host) (for example from inside the VPC or over a VPN).
     type: bool
     default: false
+  group:
+    description:
+      - Group that holds every host of this source. The values shared by all hosts (C(ansible_user),
+        C(ansible_ssh_private_key_file), C(jupyter_port), C(jupyter_local_port)) are its group variables.
+    type: str
+    default: tagged_ec2
   ssh_user:
     description: Login user; set as C(ansible_user) and offered to templates as C({user}).
     type: str
@@ -110,17 +119,23 @@ options:
         C({identity_file}).
     type: str
   jupyter_port:
-    description: Port JupyterLab listens on, the template field C({jupyter_port}).
+    description:
+      - Port JupyterLab listens on, the template field C({jupyter_port}).
+      - The default is the port of the jupyterops.cloud.jupyterlab role in tunnel mode; use C(9999) for
+        its public mode.
     type: int
-    default: 8888
+    default: 8889
   tunnel_local_port:
     description: Local port of the SSH tunnel, the template field C({local_port}).
     type: int
-    default: 8888
+    default: 8889
   jupyter_url_template:
-    description: Template of the C(jupyter_url) host variable (see the notes for the fields).
+    description:
+      - Template of the C(jupyter_url) host variable (see the notes for the fields).
+      - The default is the URL through the SSH tunnel; for public mode use
+        C(https://{address}:{jupyter_port}/) (or your DNS name).
     type: str
-    default: "https://{address}:{jupyter_port}/"
+    default: "http://localhost:{local_port}/"
   ssh_tunnel_command_template:
     description: Template of the C(ssh_tunnel_command) host variable (see the notes for the fields).
     type: str
@@ -132,9 +147,9 @@ EXAMPLES = r"""
 plugin: jupyterops.cloud.tagged_ec2
 region: eu-west-1
 tags:
-  Project: jupyter
+  Project: jupyterops
 
-# Several regions, private addresses (VPN), instance ids as names, a tunnel URL
+# Several regions, private addresses (VPN), instance ids as names, JupyterLab in public mode
 plugin: jupyterops.cloud.tagged_ec2
 regions: [eu-west-1, us-east-1]
 tags:
@@ -144,7 +159,8 @@ filters:
 hostname_source: instance_id
 use_private_ip: true
 address_preference: [private_ip]
-jupyter_url_template: "https://localhost:{local_port}/"
+jupyter_port: 9999
+jupyter_url_template: "https://{address}:{jupyter_port}/"
 ssh_tunnel_command_template: >-
   ssh -N -i {identity_file} -L {local_port}:127.0.0.1:{jupyter_port} {user}@{address}
 ssh_identity_file: ~/.ssh/jupyter.pem
@@ -158,7 +174,7 @@ compose:
 plugin: jupyterops.cloud.tagged_ec2
 region: eu-west-1
 tags:
-  Project: jupyter
+  Project: jupyterops
 cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/jupyterops-inventory
@@ -189,23 +205,29 @@ class InventoryModule(AWSInventoryBase):
         """Fail the inventory source with a parser error."""
         raise AnsibleParserError(message)
 
-    def _known_options(self) -> set[str]:
-        """Return every option name and alias this plugin accepts (its own, fragments', constructed)."""
+    def _check_raw_config(self, path: str, raw: dict[str, Any]) -> None:
+        """Reject unknown options and non-boolean values of boolean options (YAML true/false only)."""
         definitions = C.config.get_configuration_definitions("inventory", self._load_name) or {}
         known = {"plugin"}
+        booleans = set()
         for option, definition in definitions.items():
-            known.add(option)
-            known.update(definition.get("aliases") or ())
-        return known
-
-    def _settings(self, path: str) -> dict[str, Any]:
-        """Read and validate every option once; raise AnsibleParserError naming a bad option."""
-        raw = self.loader.load_from_file(path, cache="none") or {}
-        known = self._known_options()
+            names = {option, *(definition.get("aliases") or ())}
+            known.update(names)
+            if definition.get("type") in ("bool", "boolean"):
+                booleans.update(names)
         for option in sorted(set(raw) - known):
             close = difflib.get_close_matches(option, known, n=3)
             hint = f"; did you mean {' or '.join(close)}?" if close else ""
             raise AnsibleParserError(f"{path}: unknown option {option!r} for {self.NAME}{hint}")
+        for option in sorted(booleans & set(raw)):
+            if not isinstance(raw[option], bool):
+                raise AnsibleParserError(
+                    f"{path}: option {option!r} must be true or false, got {raw[option]!r}")
+
+    def _settings(self, path: str) -> dict[str, Any]:
+        """Read and validate every option once; raise AnsibleParserError naming a bad option."""
+        raw = self.loader.load_from_file(path, cache="none") or {}
+        self._check_raw_config(path, raw)
         opt = self.get_option
         try:
             settings = {
@@ -226,17 +248,17 @@ class InventoryModule(AWSInventoryBase):
             source=opt("hostname_source"), tag=opt("hostname_tag"), fallback=opt("hostname_fallback"),
             use_private_ip=opt("use_private_ip"), user=opt("ssh_user"),
             identity_file=opt("ssh_identity_file"), jupyter_port=opt("jupyter_port"),
-            local_port=opt("tunnel_local_port"), cache=bool(opt("cache")),
+            local_port=opt("tunnel_local_port"), cache=bool(opt("cache")), group=opt("group"),
             endpoint_url=opt("endpoint_url"),
         )
         return settings
 
     # ------------------------------------------------------------------------------ AWS calls
 
-    def _call(self, what: str, func, **kwargs) -> Any:
+    def _call(self, what: str, paginator: Any, **kwargs: Any) -> Any:
         """Run one paginated AWS call and return its full result; fail naming the call."""
         try:
-            return func.paginate(**kwargs).build_full_result()
+            return paginator.paginate(**kwargs).build_full_result()
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
             self.fail_aws(f"Failed to {what}", exception=exc)
 
@@ -245,7 +267,7 @@ class InventoryModule(AWSInventoryBase):
         states = None if settings["cache"] else settings["states"]
         filters = helpers.build_filters(settings["tags"], settings["filters"], states)
         records: list[dict[str, Any]] = []
-        other_ids: list[str] = []
+        other_ids: list[str] | None = []
         for region in settings["regions"]:
             client = self.client("ec2", region=region)
             try:
@@ -259,12 +281,16 @@ class InventoryModule(AWSInventoryBase):
                      for reservation in result.get("Reservations", [])
                      for instance in reservation["Instances"]]
             records.extend(found)
-            if settings["cache"]:
+            if settings["cache"] and other_ids is not None:
                 mine = {r["instance_id"] for r in found}
-                other_ids.extend(i for i in self._states(client, region) if i not in mine)
+                try:
+                    other_ids.extend(i for i in self._states(client, region) if i not in mine)
+                except AnsibleParserError as exc:
+                    self.warn(f"tagged_ec2: not caching, the cache could not be verified later: {exc}")
+                    other_ids = None
         records.sort(key=lambda r: r["instance_id"])
         return {"format": helpers.CACHE_FORMAT, "fingerprint": self._fingerprint(settings),
-                "instances": records, "other_ids": sorted(other_ids)}
+                "instances": records, "other_ids": None if other_ids is None else sorted(other_ids)}
 
     def _states(self, client, region: str) -> dict[str, str]:
         """Return instance id -> state name for every instance of a region (one cheap call)."""
@@ -300,16 +326,19 @@ class InventoryModule(AWSInventoryBase):
             records, settings["source"], settings["tag"], settings["fallback"])
         for message in warnings:
             self.warn(message)
-        url_tpl = settings["jupyter_url_template"]
-        ssh_tpl = settings["ssh_tunnel_command_template"]
-        url_fields = helpers.template_fields(url_tpl)
-        ssh_fields = helpers.template_fields(ssh_tpl)
+        templates = {"jupyter_url": settings["jupyter_url_template"],
+                     "ssh_tunnel_command": settings["ssh_tunnel_command_template"]}
         compose, groups = self.get_option("compose"), self.get_option("groups")
         keyed = self.get_option("keyed_groups")
         strict = self.get_option("strict")
         constructed = bool(compose or groups or keyed)
+        shared = helpers.shared_vars(settings)
         inventory = self.inventory
         known_groups: set[str] = set()
+        # Values shared by every host are group variables of one group (less work per host).
+        top = inventory.add_group(settings["group"])
+        for key, value in shared.items():
+            inventory.set_variable(top, key, value)
         for record in records:
             name = names.get(record["instance_id"])
             if name is None:
@@ -321,20 +350,13 @@ class InventoryModule(AWSInventoryBase):
                 inventory.add_group(group)
                 known_groups.add(group)
             inventory.add_host(name, group=group)
+            inventory.add_child(top, name)
             hostvars = helpers.host_vars(record, address)
-            hostvars["ansible_user"] = settings["user"]
-            if settings["identity_file"]:
-                hostvars["ansible_ssh_private_key_file"] = settings["identity_file"]
-            values = helpers.template_values(record, name, address, settings)
-            url = helpers.render_template(url_tpl, values, url_fields)
-            if url is not None:
-                hostvars["jupyter_url"] = url
-            tunnel = helpers.render_template(ssh_tpl, values, ssh_fields)
-            if tunnel is not None:
-                hostvars["ssh_tunnel_command"] = tunnel
+            hostvars.update(helpers.connection_vars(record, name, address, settings, templates))
             for key, value in hostvars.items():
                 inventory.set_variable(name, key, value)
             if constructed:
+                hostvars = {**shared, **hostvars}
                 self._set_composite_vars(compose, hostvars, name, strict=strict)
                 self._add_host_to_composed_groups(groups, hostvars, name, strict=strict)
                 self._add_host_to_keyed_groups(keyed, hostvars, name, strict=strict)
@@ -353,14 +375,19 @@ class InventoryModule(AWSInventoryBase):
             except KeyError:
                 cached = None
             if cached is not None:
-                states, addresses = self._fresh_view(settings)
-                usable, reason = helpers.cache_decision(
-                    cached, self._fingerprint(settings), states, addresses)
+                try:
+                    states, addresses = self._fresh_view(settings)
+                except AnsibleParserError as exc:
+                    self.warn(f"tagged_ec2: cache not used, states/addresses could not be checked: {exc}")
+                    usable, reason = False, "could not check states and addresses"
+                else:
+                    usable, reason = helpers.cache_decision(
+                        cached, self._fingerprint(settings), states, addresses)
                 self.display.vvv(f"tagged_ec2: cache {'hit' if usable else 'invalidated'}: {reason}")
                 entry = cached if usable else None
         if entry is None:
             entry = self._query(settings)
-            if key:
+            if key and entry["other_ids"] is not None:
                 self._cache[key] = entry
         try:
             self._populate(entry, settings)

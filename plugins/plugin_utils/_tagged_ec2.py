@@ -11,14 +11,11 @@ import string
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-DEFAULT_STATES = ("pending", "running", "stopping", "stopped")
 KNOWN_STATES = ("pending", "running", "stopping", "stopped", "shutting-down", "terminated")
 ADDRESS_KINDS = ("elastic_ip", "public_ip", "public_dns", "private_ip", "private_dns")
 PRIVATE_KINDS = frozenset(("private_ip", "private_dns"))
 NO_ADDRESS_STATES = frozenset(("stopping", "stopped", "shutting-down", "terminated"))
 GROUP_OF_STATE = {"stopping": "stopped"}
-HOSTNAME_SOURCES = ("tag", "instance_id")
-HOSTNAME_FALLBACKS = ("skip", "instance_id")
 TEMPLATE_FIELDS = frozenset((
     "name", "instance_id", "address", "public_ip", "private_ip", "elastic_ip", "region",
     "availability_zone", "instance_type", "user", "identity_file", "jupyter_port", "local_port",
@@ -54,8 +51,10 @@ def validate_regions(region: str | None, regions: list[Any] | None) -> list[str]
 
 def _filter_values(option: str, key: Any, value: Any) -> list[str]:
     """Return one filter's values as a list of strings or raise ConfigError naming the option."""
-    if not isinstance(key, str) or not key or not _FILTER_NAME.match(key):
-        raise ConfigError(f"option '{option}': {key!r} is not a valid filter name")
+    what = "tag key" if option == "tags" else "filter name"
+    free_form = option == "tags" or (isinstance(key, str) and key.startswith("tag:") and len(key) > 4)
+    if not isinstance(key, str) or not key.strip() or not (free_form or _FILTER_NAME.match(key)):
+        raise ConfigError(f"option '{option}': {key!r} is not a valid {what}")
     values = value if isinstance(value, list) else [value]
     if not values:
         raise ConfigError(f"option '{option}': filter {key!r} has an empty list of values")
@@ -269,6 +268,16 @@ def template_values(record: Mapping[str, Any], name: str, address: str | None,
     }
 
 
+def connection_vars(record: Mapping[str, Any], name: str, address: str | None, settings: Mapping[str, Any],
+                    templates: Mapping[str, str]) -> dict[str, str]:
+    """Render jupyter_url / ssh_tunnel_command (variable -> template); none for a host without address."""
+    if not address:
+        return {}
+    values = template_values(record, name, address, settings)
+    rendered = {var: render_template(template, values) for var, template in templates.items()}
+    return {var: text for var, text in rendered.items() if text is not None}
+
+
 def host_vars(record: Mapping[str, Any], address: str | None) -> dict[str, Any]:
     """Return the host variables the plugin sets (before templates and compose)."""
     hostvars = {
@@ -287,6 +296,15 @@ def host_vars(record: Mapping[str, Any], address: str | None) -> dict[str, Any]:
     if address:
         hostvars["ansible_host"] = address
     return hostvars
+
+
+def shared_vars(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the variables every host shares (set once on the plugin's group)."""
+    shared = {"ansible_user": settings["user"], "jupyter_port": settings["jupyter_port"],
+              "jupyter_local_port": settings["local_port"]}
+    if settings.get("identity_file"):
+        shared["ansible_ssh_private_key_file"] = settings["identity_file"]
+    return shared
 
 
 # ---------------------------------------------------------------------------------- cache
@@ -316,7 +334,7 @@ def cache_decision(cached: Mapping[str, Any], fingerprint: str, states: Mapping[
         return False, "cache entry has an unknown format"
     if cached.get("fingerprint") != fingerprint:
         return False, "configuration changed since the cache was written"
-    known = set(cached.get("other_ids", ()))
+    known = set(cached.get("other_ids") or ())
     for record in cached.get("instances", ()):
         instance_id = record["instance_id"]
         known.add(instance_id)

@@ -149,6 +149,7 @@ region: eu-west-1
 tags:
   Project: jupyterops
 
+---
 # Several regions, private addresses (VPN), instance ids as names, JupyterLab in public mode
 plugin: jupyterops.cloud.tagged_ec2
 regions: [eu-west-1, us-east-1]
@@ -170,6 +171,7 @@ keyed_groups:
 compose:
   jupyter_ready: instance_state == 'running'
 
+---
 # Cache the stable facts for an hour (addresses are still checked on every run)
 plugin: jupyterops.cloud.tagged_ec2
 region: eu-west-1

@@ -14,6 +14,8 @@ The patches (see ../shared/ENVIRONMENT.md):
    amazon.aws ``ec2_vol`` then fails with KeyError on its second run. We default it to False.
 2. CreateImage with a ``TagSpecifications`` entry for ``snapshot`` raises NotImplementedError;
    we apply those tags to the AMI's snapshot instead, as AWS does.
+3. DescribeVolumes omits ``SnapshotId`` for a volume not made from a snapshot (AWS returns "");
+   amazon.aws ``ec2_vol_info`` then fails with KeyError 'snapshot_id'. We default it to "".
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def patch_moto() -> None:
         volume_init(self, *args, **kwargs)
         if self.multi_attach_enabled is None:
             self.multi_attach_enabled = False
+        if self.snapshot_id is None:
+            self.snapshot_id = ""
 
     elastic_block_store.Volume.__init__ = _volume_init  # type: ignore[method-assign]
 

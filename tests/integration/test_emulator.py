@@ -32,6 +32,7 @@ def test_volume_reports_multi_attach_so_ec2_vol_is_rerunnable(ec2_emulator):
     client.create_volume(Size=1, AvailabilityZone=f"{ec2_emulator.region}a")
     volume = client.describe_volumes()["Volumes"][0]
     assert volume["MultiAttachEnabled"] is False
+    assert volume["SnapshotId"] == ""
 
 
 def test_create_image_tags_its_snapshot(ec2_emulator):

@@ -51,8 +51,13 @@ def _rule(port: int, v4: list[str], v6: list[str], description: str) -> list[dic
     return rules
 
 
-def sg_rules(admin_cidrs: list[str], jupyter_cidrs: list[str], jupyter_port: int,
-             jupyter_public: bool, ssh_port: int = 22) -> list[dict[str, Any]]:
+def sg_rules(
+    admin_cidrs: list[str],
+    jupyter_cidrs: list[str],
+    jupyter_port: int,
+    jupyter_public: bool,
+    ssh_port: int = 22,
+) -> list[dict[str, Any]]:
     """Ingress rules: SSH from admin CIDRs; Jupyter port only in public mode."""
     rules = _rule(int(ssh_port), *_split(admin_cidrs or []), "SSH from admin CIDRs")
     if jupyter_public:
@@ -66,8 +71,13 @@ def invalid_tag_keys(tags: Any) -> list[Any]:
         return [tags]
     bad = []
     for key, value in tags.items():
-        if (not isinstance(key, str) or not _TAG_KEY.match(key) or key.lower().startswith("aws:")
-                or not isinstance(value, (str, int, float)) or len(str(value)) > 256):
+        if (
+            not isinstance(key, str)
+            or not _TAG_KEY.match(key)
+            or key.lower().startswith("aws:")
+            or not isinstance(value, (str, int, float))
+            or len(str(value)) > 256
+        ):
             bad.append(key)
     return bad
 
@@ -80,37 +90,47 @@ def _tags(resource: dict[str, Any]) -> dict[str, str]:
     return dict(tags)
 
 
-def instance_summary(instances: list[dict[str, Any]], volumes: list[dict[str, Any]] | None = None,
-                     addresses: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def instance_summary(
+    instances: list[dict[str, Any]],
+    volumes: list[dict[str, Any]] | None = None,
+    addresses: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """One flat record per instance (sorted by Name) with its data volume and Elastic IP."""
     data_by_host = {}
     for volume in volumes or []:
         tags = _tags(volume)
         if tags.get("jupyterops:role") == "data" and "jupyterops:host" in tags:
             data_by_host.setdefault(tags["jupyterops:host"], volume.get("id") or volume.get("volume_id"))
-    eip_by_instance = {a.get("instance_id"): a.get("public_ip") for a in addresses or [] if a.get("instance_id")}
+    eip_by_instance = {
+        a.get("instance_id"): a.get("public_ip") for a in addresses or [] if a.get("instance_id")
+    }
     records = []
     for inst in instances or []:
         name = _tags(inst).get("Name", "")
         root = inst.get("root_device_name")
-        root_ids = [m.get("ebs", {}).get("volume_id") for m in inst.get("block_device_mappings") or []
-                    if m.get("device_name") == root]
+        root_ids = [
+            m.get("ebs", {}).get("volume_id")
+            for m in inst.get("block_device_mappings") or []
+            if m.get("device_name") == root
+        ]
         public_ip = inst.get("public_ip_address") or ""
         private_ip = inst.get("private_ip_address") or ""
-        records.append({
-            "name": name,
-            "instance_id": inst.get("instance_id"),
-            "state": (inst.get("state") or {}).get("name", ""),
-            "instance_type": inst.get("instance_type"),
-            "availability_zone": (inst.get("placement") or {}).get("availability_zone", ""),
-            "public_ip": public_ip,
-            "private_ip": private_ip,
-            "public_dns": inst.get("public_dns_name") or "",
-            "address": public_ip or private_ip,
-            "eip": eip_by_instance.get(inst.get("instance_id"), ""),
-            "root_volume_id": root_ids[0] if root_ids else "",
-            "data_volume_id": data_by_host.get(name, ""),
-        })
+        records.append(
+            {
+                "name": name,
+                "instance_id": inst.get("instance_id"),
+                "state": (inst.get("state") or {}).get("name", ""),
+                "instance_type": inst.get("instance_type"),
+                "availability_zone": (inst.get("placement") or {}).get("availability_zone", ""),
+                "public_ip": public_ip,
+                "private_ip": private_ip,
+                "public_dns": inst.get("public_dns_name") or "",
+                "address": public_ip or private_ip,
+                "eip": eip_by_instance.get(inst.get("instance_id"), ""),
+                "root_volume_id": root_ids[0] if root_ids else "",
+                "data_volume_id": data_by_host.get(name, ""),
+            }
+        )
     return sorted(records, key=lambda r: r["name"])
 
 

@@ -1,0 +1,214 @@
+"""EC2 lifecycle playbooks against the emulator: provision, stop/start/resize, snapshot, image, teardown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integration.ec2.conftest import PROJECT, Lab
+
+BASE_TAGS = {
+    "Project": PROJECT,
+    "Owner": "teacher",
+    "ManagedBy": "jupyterops",
+    "Course": "stats101",
+    "cost:center": "edu",
+}
+
+
+def _tags(resource: dict[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in resource.get("Tags", [])}
+
+
+def _live(lab: Lab, name: str) -> dict[str, Any]:
+    reservations = lab.client().describe_instances(
+        Filters=[
+            {"Name": "tag:Project", "Values": [PROJECT]},
+            {"Name": "tag:Name", "Values": [name]},
+            {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]},
+        ]
+    )["Reservations"]
+    instances = [i for r in reservations for i in r["Instances"]]
+    assert len(instances) == 1, instances
+    return instances[0]
+
+
+def _sg_rules(group: dict[str, Any]) -> set[tuple[int, str]]:
+    rules = set()
+    for perm in group["IpPermissions"]:
+        assert perm["IpProtocol"] == "tcp" and perm["FromPort"] == perm["ToPort"], perm
+        rules |= {(perm["FromPort"], r["CidrIp"]) for r in perm.get("IpRanges", [])}
+        rules |= {(perm["FromPort"], r["CidrIpv6"]) for r in perm.get("Ipv6Ranges", [])}
+    return rules
+
+
+def test_provision_idempotent_tagged_encrypted_locked_down_then_stop_start_resize(lab: Lab) -> None:
+    public = {
+        "ec2_host_jupyter_public": True,
+        "ec2_host_jupyter_cidrs": ["203.0.113.0/24"],
+        "ec2_host_idle_alarm": True,
+        "ec2_host_data_volume_iops": 4000,
+        "ec2_host_data_volume_throughput": 250,
+    }
+    assert lab.ok("provision", **public) > 0
+    assert lab.ok("provision", **public) == 0
+    assert lab.ok("provision", check=True, **public) == 0
+
+    ec2 = lab.client()
+    inst = _live(lab, "alice")
+    assert _tags(inst).items() >= {**BASE_TAGS, "Name": "alice"}.items()
+    assert inst["MetadataOptions"]["HttpTokens"] == "required"
+    assert inst["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
+    assert "IamInstanceProfile" not in inst
+    assert inst["KeyName"] == PROJECT
+    shutdown = ec2.describe_instance_attribute(
+        InstanceId=inst["InstanceId"], Attribute="instanceInitiatedShutdownBehavior"
+    )
+    assert shutdown["InstanceInitiatedShutdownBehavior"]["Value"] == "stop"
+
+    volumes = ec2.describe_volumes(
+        Filters=[{"Name": "attachment.instance-id", "Values": [inst["InstanceId"]]}]
+    )
+    by_device = {v["Attachments"][0]["Device"]: v for v in volumes["Volumes"]}
+    root, data = by_device[inst["RootDeviceName"]], by_device["/dev/sdf"]
+    for volume in (root, data):
+        assert volume["Encrypted"] is True
+        assert volume["VolumeType"] == "gp3"
+        assert _tags(volume).items() >= BASE_TAGS.items()
+    on_termination = {m["DeviceName"]: m["Ebs"]["DeleteOnTermination"] for m in inst["BlockDeviceMappings"]}
+    assert on_termination == {inst["RootDeviceName"]: True, "/dev/sdf": False}
+    assert (data["Size"], data["Iops"], data["Throughput"]) == (10, 4000, 250)
+    assert _tags(data)["jupyterops:role"] == "data"
+
+    groups = ec2.describe_security_groups(GroupIds=[g["GroupId"] for g in inst["SecurityGroups"]])[
+        "SecurityGroups"
+    ]
+    assert len(groups) == 1
+    assert _tags(groups[0]).items() >= BASE_TAGS.items()
+    assert _sg_rules(groups[0]) == {(22, "198.51.100.0/24"), (22, "2001:db8::/32"), (8888, "203.0.113.0/24")}
+
+    alarms = lab.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{PROJECT}-alice")["MetricAlarms"]
+    assert [(a["AlarmActions"], a["Dimensions"], a["ComparisonOperator"]) for a in alarms] == [
+        (
+            [f"arn:aws:automate:{lab.region}:ec2:stop"],
+            [{"Name": "InstanceId", "Value": inst["InstanceId"]}],
+            "LessThanThreshold",
+        )
+    ]
+    keys = ec2.describe_key_pairs(KeyNames=[PROJECT])["KeyPairs"]
+    assert _tags(keys[0]).items() >= BASE_TAGS.items()
+
+    inventory = lab.inventory()["alice"]
+    assert inventory["ansible_host"] == inst["PublicIpAddress"]
+    assert inventory["ec2_data_volume_id"] == data["VolumeId"]
+
+    # Private mode: the Jupyter rule goes away, SSH stays exactly as asked.
+    assert lab.ok("provision") > 0
+    group = ec2.describe_security_groups(GroupIds=[groups[0]["GroupId"]])["SecurityGroups"][0]
+    assert _sg_rules(group) == {(22, "198.51.100.0/24"), (22, "2001:db8::/32")}
+    assert lab.client("cloudwatch").describe_alarms(AlarmNamePrefix=PROJECT)["MetricAlarms"] == []
+
+    # Stop/start: the public IP changes and facts/inventory follow; resize restores the prior state.
+    first = _live(lab, "alice")
+    lab.ok("stop")
+    assert _live(lab, "alice")["State"]["Name"] == "stopped"
+    assert lab.inventory()["alice"]["ec2_state"] == "stopped"
+
+    lab.ok("start")
+    started = _live(lab, "alice")
+    assert started["State"]["Name"] == "running"
+    assert started["PublicIpAddress"] != first["PublicIpAddress"]
+    assert lab.inventory()["alice"]["ansible_host"] == started["PublicIpAddress"]
+
+    assert lab.ok("resize", ec2_host_resize_type="t3.large") > 0
+    resized = _live(lab, "alice")
+    assert (resized["InstanceType"], resized["State"]["Name"]) == ("t3.large", "running")
+    assert lab.inventory()["alice"]["ansible_host"] == resized["PublicIpAddress"]
+    assert lab.inventory()["alice"]["ec2_instance_type"] == "t3.large"
+
+    # A stopped instance is resized and stays stopped.
+    lab.ok("stop")
+    lab.ok("resize", ec2_host_resize_type="t3.xlarge")
+    assert (_live(lab, "alice")["InstanceType"], _live(lab, "alice")["State"]["Name"]) == (
+        "t3.xlarge",
+        "stopped",
+    )
+    assert lab.ok("resize", ec2_host_resize_type="t3.xlarge") == 0
+    # Provision afterwards keeps the resized type (ec2_host_instance_type applies at launch).
+    assert lab.ok("provision", ec2_host_instance_state="stopped") == 0
+    assert _live(lab, "alice")["InstanceType"] == "t3.xlarge"
+
+
+def test_snapshots_images_teardown_keep_then_delete(lab: Lab) -> None:
+    ec2 = lab.client()
+    lab.ok("provision", ec2_host_eip=True)
+    data_volume = lab.inventory()["alice"]["ec2_data_volume_id"]
+    inst = _live(lab, "alice")
+    addresses = ec2.describe_addresses(Filters=[{"Name": "tag:Project", "Values": [PROJECT]}])["Addresses"]
+    assert [a["InstanceId"] for a in addresses] == [inst["InstanceId"]]
+    assert _tags(addresses[0]).items() >= BASE_TAGS.items()
+    assert lab.inventory()["alice"]["ansible_host"] == addresses[0]["PublicIp"]
+
+    lab.ok("snapshot", ec2_host_snapshot_retention=1)
+    first_snapshot = ec2.describe_snapshots(
+        Filters=[{"Name": "tag:jupyterops:role", "Values": ["data-snapshot"]}]
+    )
+    lab.ok("snapshot", ec2_host_snapshot_retention=1)
+    snaps = ec2.describe_snapshots(Filters=[{"Name": "tag:jupyterops:role", "Values": ["data-snapshot"]}])
+    assert len(snaps["Snapshots"]) == 1  # retention 1: the older one was pruned
+    assert snaps["Snapshots"][0]["SnapshotId"] != first_snapshot["Snapshots"][0]["SnapshotId"]
+    assert snaps["Snapshots"][0]["VolumeId"] == data_volume
+    assert _tags(snaps["Snapshots"][0]).items() >= BASE_TAGS.items()
+
+    shared = {"ec2_host_image_launch_accounts": ["111122223333"], "ec2_host_image_retention": 1}
+    lab.ok("image", ec2_host_image_name="alice-image-1", **shared)
+    first = ec2.describe_images(Owners=["self"], Filters=[{"Name": "name", "Values": ["alice-image-1"]}])[
+        "Images"
+    ][0]
+    first_snaps = [m["Ebs"]["SnapshotId"] for m in first["BlockDeviceMappings"] if "Ebs" in m]
+    assert _tags(first).items() >= {**BASE_TAGS, "jupyterops:host": "alice"}.items()
+    perms = ec2.describe_image_attribute(ImageId=first["ImageId"], Attribute="launchPermission")
+    assert perms["LaunchPermissions"] == [{"UserId": "111122223333"}]
+
+    # Duplicate name refused before anything is created.
+    proc = lab.run("image", ec2_host_image_name="alice-image-1", **shared)
+    assert proc.returncode != 0 and "already exists" in proc.stdout
+    assert len(ec2.describe_images(Owners=["self"])["Images"]) == 1
+
+    lab.ok("image", ec2_host_image_name="alice-image-2", **shared)
+    images = ec2.describe_images(Owners=["self"])["Images"]
+    assert [i["Name"] for i in images] == ["alice-image-2"]
+    remaining = {s["SnapshotId"] for s in ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]}
+    assert not set(first_snaps) & remaining
+
+    # Default teardown: instance, EIP, SG and key pair go; data volume stays with a final snapshot.
+    lab.ok("teardown", ec2_host_eip=True)
+    left = lab.tagged()
+    assert left["instances"] == [] and left["eips"] == [] and left["security_groups"] == []
+    assert left["key_pairs"] == []
+    assert left["volumes"] == [data_volume]
+    finals = ec2.describe_snapshots(
+        Filters=[{"Name": "tag:jupyterops:role", "Values": ["data-final-snapshot"]}]
+    )
+    assert [s["VolumeId"] for s in finals["Snapshots"]] == [data_volume]
+    assert lab.inventory() == {}
+
+    # Rebuild reattaches the same data volume, never a second one.
+    lab.ok("provision", ec2_host_eip=True)
+    assert lab.inventory()["alice"]["ec2_data_volume_id"] == data_volume
+    assert lab.tagged()["volumes"].count(data_volume) == 1
+    assert len([v for v in lab.tagged()["volumes"] if v != data_volume]) == 1  # the new root volume
+
+    # Delete without the typed confirmation is refused and deletes nothing.
+    before = lab.tagged()
+    proc = lab.run("teardown", teardown_delete_data=True, teardown_confirm="yes")
+    assert proc.returncode != 0 and "ec2_host_teardown_confirm" in proc.stdout
+    assert lab.tagged() == before
+
+    lab.ok(
+        "teardown",
+        ec2_host_eip=True,
+        teardown_delete_data=True,
+        teardown_confirm=PROJECT,
+        ec2_host_teardown_delete_images=True,
+    )
+    assert lab.tagged() == {k: [] for k in before}

@@ -6,7 +6,8 @@ BIN   := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED := true
-PYTEST_ARGS ?=
+# Two workers (the machines have 2 cores); tests that share one demo stay on one worker.
+PYTEST_ARGS ?= -n 2 --dist loadgroup --durations=30
 
 .PHONY: help setup images lint test unit integration molecule demo demo-down bench build changelog clean
 

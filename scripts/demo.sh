@@ -16,14 +16,26 @@ export ANSIBLE_CONFIG=$PWD/ansible.cfg ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=
 export JUPYTEROPS_DEMO_STATE=$STATE JUPYTEROPS_DEMO_CONTAINER=$CONTAINER JUPYTEROPS_DEMO_PORT=$PORT
 log() { printf '[demo] %s\n' "$*"; }
 
-up() {
-  mkdir -p "$STATE" && chmod 700 "$STATE"
+emulator_env() {
   local url
   url=$("$BIN/python" tests/harness/ec2_emulator.py start --state-dir "$STATE")
   log "EC2 emulator (stand-in for AWS) at $url"
   export AWS_URL=$url AWS_ENDPOINT_URL=$url AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1 \
          AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
   unset AWS_SESSION_TOKEN AWS_PROFILE
+}
+
+# Any playbook against the demo, e.g. `scripts/demo.sh play playbooks/update.yml`.
+play() {
+  [[ -d "$STATE" ]] || { echo "no demo is up: run make demo first" >&2; exit 1; }
+  emulator_env
+  local playbook=$1; shift
+  "$BIN/ansible-playbook" "$playbook" -e @inventory/demo.vars.yml "$@"
+}
+
+up() {
+  mkdir -p "$STATE" && chmod 700 "$STATE"
+  emulator_env
 
   if ! podman container exists "$CONTAINER"; then
     log "starting container $CONTAINER (stands in for the instance), 127.0.0.1:$PORT -> 9999"
@@ -42,9 +54,9 @@ up() {
     log "site.yml failed; see $STATE/site.log"
     exit 1
   fi
-  log "JupyterLab: https://127.0.0.1:$PORT/  (self-signed certificate: $STATE/ca.pem is not needed, the"
-  log "certificate itself is at /etc/jupyter/tls/cert.pem in the container)"
+  log "JupyterLab: https://127.0.0.1:$PORT/ (self-signed certificate, /etc/jupyter/tls/cert.pem in the container)"
   log "Password file on this machine: $STATE/jupyter-password"
+  log "Other playbooks on the demo: scripts/demo.sh play playbooks/update.yml (or stop.yml, start.yml, ...)"
   log "Tear down with: make demo-down"
 }
 
@@ -61,6 +73,7 @@ down() {
 cmd=${1:-up}; shift || true
 case $cmd in
   up) up "$@" ;;
+  play) play "$@" ;;
   down) down ;;
-  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+  *) echo "usage: $0 up [ansible-playbook args] | play PLAYBOOK [args] | down" >&2; exit 2 ;;
 esac

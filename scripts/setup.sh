@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 APT_PACKAGES=(podman runc debootstrap zstd uidmap slirp4netns python3-venv git openssl
-              xfsprogs e2fsprogs chromium)
+              xfsprogs e2fsprogs chromium pebble)
 # Node.js for the browser test: the machine's own when it has one, else Debian's.
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 log() { printf '[setup] %s\n' "$*"; }

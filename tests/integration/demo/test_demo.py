@@ -19,6 +19,9 @@ import pytest
 
 from plugins.module_utils._jupyter_probe import DEFAULT_CHECKS, smoke
 
+# One demo, used in order by every test here: keep them on one pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("demo")
+
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)

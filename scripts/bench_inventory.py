@@ -6,7 +6,7 @@ run, `ansible-inventory --list` with each plugin and a raw boto3 DescribeInstanc
 processes, so interpreter and import start-up count for each). Per-host overhead = (plugin - raw) / N.
 Goal: tagged_ec2's per-host overhead at most one third of aws_ec2's and never slower in total.
 
-    /tmp/probe-venv/bin/python scripts/bench_inventory.py [--sizes 100,500,1000] [--repeat 3]
+    .venv/bin/python scripts/bench_inventory.py [--sizes 100,500,1000] [--repeat 3]
 
 Prints a table and writes the figures as JSON (default .cache/bench/inventory.json). Not a test.
 """

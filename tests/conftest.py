@@ -19,6 +19,9 @@ from tests.harness.ec2_emulator import Ec2Emulator  # noqa: E402
 os.environ["ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED"] = "true"
 os.environ.setdefault("ANSIBLE_CONFIG", str(REPO_ROOT / "ansible.cfg"))
 os.environ.setdefault("ANSIBLE_NOCOLOR", "1")
+# Interpreter discovery on these machines can pick a pyenv shim (python3.13) that only works in some
+# environments; targets without an inventory interpreter (localhost, the containers) use Debian's.
+os.environ.setdefault("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
 os.environ.setdefault("ANSIBLE_FORCE_COLOR", "0")
 
 

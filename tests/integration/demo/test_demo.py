@@ -164,7 +164,7 @@ def test_monthly_update_twice_then_a_broken_pin_is_rolled_back(demo: Demo, tmp_p
     changed = _changed_tasks(second.stdout)
     # Only the data volume snapshot changes on a second update.
     assert changed and all("snapshot" in task.lower() for task in changed), changed
-    lock = demo.state / "locks" / "jupyter-demo" / "env-before.txt"
+    lock = demo.state / "locks" / "jupyter-demo" / "env-lock.txt"
     assert "jupyterlab==" in lock.read_text()
 
     broken = demo.run("play", "playbooks/update.yml", "-e",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import ssl
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -30,6 +31,7 @@ class Session:
     cafile: str | None = None
     verify: bool = True
     timeout: float = 30.0
+    token: str | None = None  # API token (JupyterHub); sent as "Authorization: token ..."
     jar: http.cookiejar.CookieJar = field(default_factory=http.cookiejar.CookieJar)
 
     def __post_init__(self) -> None:
@@ -58,11 +60,18 @@ class Session:
         """The _xsrf cookie value ('' before the first GET)."""
         return next((c.value for c in self.jar if c.name == "_xsrf"), "")
 
+    def auth_headers(self) -> dict[str, str]:
+        """The XSRF header (cookie sessions) and the token header (API tokens) of every request."""
+        headers = {"X-XSRFToken": self.xsrf()} if self.xsrf() else {}
+        if self.token:
+            headers["Authorization"] = f"token {self.token}"
+        return headers
+
     def request(self, method: str, path: str, body: Any = None,
                 form: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
         """One request; returns status, headers and body without raising on HTTP errors."""
         data = None
-        headers = {"X-XSRFToken": self.xsrf()} if self.xsrf() else {}
+        headers = self.auth_headers()
         if form is not None:
             data = urllib.parse.urlencode(form).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -161,7 +170,7 @@ def _run_over_websocket(session: Session, kernel_id: str, code: str, timeout: fl
     async def run() -> str:
         request = httpclient.HTTPRequest(
             f"{ws_url}?session_id={session_id}",
-            headers={"Cookie": session.cookie_header(), "X-XSRFToken": session.xsrf()},
+            headers={"Cookie": session.cookie_header(), **session.auth_headers()},
             ssl_options=session.ssl_context, request_timeout=timeout, connect_timeout=30)
         conn = await websocket.websocket_connect(request)
         msg = _message(code, session_id)
@@ -192,6 +201,71 @@ def smoke(url: str, password: str, checks: list[dict[str, str]], cafile: str | N
     if status != 403:
         raise ProbeError(f"unauthenticated GET /api/kernelspecs answered {status}, expected 403")
     session.login(password)
+    return run_checks(session, checks)
+
+
+def hub_login(session: Session, username: str, password: str) -> None:
+    """JupyterHub's login form: GET hub/login for _xsrf, POST name and password, expect a redirect."""
+    status, _, _ = session.request("GET", "hub/login")
+    if status != 200:
+        raise ProbeError(f"GET /hub/login answered {status}")
+    status, headers, _ = session.request(
+        "POST", "hub/login", form={"username": username, "password": password, "_xsrf": session.xsrf()})
+    if status >= 500:
+        raise ProbeError(f"POST /hub/login failed for {username!r}: HTTP {status}")
+    if status not in (302, 303) or "/login" in headers.get("Location", ""):
+        raise ProbeError(f"login refused for {username!r} (POST /hub/login answered {status})")
+
+
+def _hub_json(session: Session, method: str, path: str, body: Any = None,
+              ok: tuple[int, ...] = (200, 201)) -> Any:
+    status, _, raw = session.request(method, path, body=body)
+    if status not in ok:
+        raise ProbeError(f"{method} /{path} answered {status}: {raw[:200]!r}")
+    return json.loads(raw) if raw else None
+
+
+def hub_token(session: Session, username: str, expires_in: int = 600) -> tuple[str, str]:
+    """A short-lived API token for the logged-in user and its id (POST hub/api/users/NAME/tokens)."""
+    reply = _hub_json(session, "POST", f"hub/api/users/{username}/tokens",
+                      body={"note": "jupyterops smoke check", "expires_in": expires_in})
+    return reply["token"], reply["id"]
+
+
+def hub_revoke_token(session: Session, username: str, token_id: str) -> None:
+    """Revoke a token made by hub_token (best effort: it expires anyway)."""
+    session.request("DELETE", f"hub/api/users/{username}/tokens/{token_id}")
+
+
+def hub_server_ready(session: Session, username: str) -> bool:
+    """True when the user's default server is running and ready."""
+    user = _hub_json(session, "GET", f"hub/api/users/{username}")
+    return bool(user.get("servers", {}).get("", {}).get("ready"))
+
+
+def hub_start_server(session: Session, username: str, timeout: float = 180.0) -> None:
+    """Start the user's server (no-op when it runs) and wait until the hub reports it ready."""
+    if not hub_server_ready(session, username):
+        _hub_json(session, "POST", f"hub/api/users/{username}/server", ok=(201, 202, 400))
+    deadline = time.monotonic() + timeout
+    while not hub_server_ready(session, username):
+        if time.monotonic() > deadline:
+            raise ProbeError(f"the server of {username!r} was not ready within {timeout:g} s")
+        time.sleep(1)
+
+
+def hub_stop_server(session: Session, username: str, timeout: float = 120.0) -> None:
+    """Stop the user's server and wait until the hub no longer lists it."""
+    _hub_json(session, "DELETE", f"hub/api/users/{username}/server", ok=(202, 204, 400))
+    deadline = time.monotonic() + timeout
+    while _hub_json(session, "GET", f"hub/api/users/{username}").get("servers"):
+        if time.monotonic() > deadline:
+            raise ProbeError(f"the server of {username!r} did not stop within {timeout:g} s")
+        time.sleep(1)
+
+
+def run_checks(session: Session, checks: list[dict[str, str]]) -> dict[str, Any]:
+    """List the kernels, then run each check's code and compare its output."""
     specs = sorted(kernelspecs(session).get("kernelspecs", {}))
     results = []
     for check in checks:
@@ -203,6 +277,29 @@ def smoke(url: str, password: str, checks: list[dict[str, str]], cafile: str | N
                              f"{out!r}, expected {check['expect']!r}")
         results.append({"kernel": check["kernel"], "code": check["code"], "output": out})
     return {"kernelspecs": specs, "results": results}
+
+
+def hub_smoke(url: str, username: str, password: str, checks: list[dict[str, str]],
+              cafile: str | None = None, verify: bool = True, stop_server: bool = False,
+              spawn_timeout: float = 180.0) -> dict[str, Any]:
+    """A JupyterHub user's day: log in, start the own server, run code in each kernel."""
+    hub = Session(url, cafile=cafile, verify=verify)
+    status, _, _ = hub.request("GET", "hub/api/user")
+    if status not in (401, 403):
+        raise ProbeError(f"unauthenticated GET /hub/api/user answered {status}, expected 403")
+    hub_login(hub, username, password)
+    token, token_id = hub_token(hub, username)
+    api = Session(url, cafile=cafile, verify=verify, token=token)
+    try:
+        hub_start_server(api, username, spawn_timeout)
+        user = Session(api.url(f"user/{username}/"), cafile=cafile, verify=verify, token=token)
+        result = run_checks(user, checks)
+        if stop_server:
+            hub_stop_server(api, username)
+    finally:
+        hub_revoke_token(api, username, token_id)
+    result["username"] = username
+    return result
 
 
 DEFAULT_CHECKS = [

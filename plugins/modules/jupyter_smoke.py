@@ -13,7 +13,11 @@ description:
   - Checks that the server answers over HTTP(S), refuses the API without a login, accepts the
     password through the browser's C(_xsrf) login flow, lists the kernels and runs code in each
     requested kernel over the kernel websocket.
-  - Read-only; nothing on the host changes, so it supports check mode.
+  - With O(username) the URL is a JupyterHub; the check logs in through the hub's login form as that
+    user, takes a short-lived API token, starts the user's server (if it is not running) and runs the
+    code in it.
+  - Read-only for a single-user server (runs in check mode too). With O(username) it starts the user's
+    server and makes a 10-minute token it revokes at the end, so in check mode it is skipped.
   - Must run with the Jupyter environment's Python (set C(ansible_python_interpreter) for the
     task), because it uses tornado, a jupyter_server dependency, for the websocket.
 options:
@@ -22,10 +26,17 @@ options:
     type: str
     required: true
   password:
-    description: The server's password (never logged).
+    description: The server's password, or the hub user's password with O(username) (never logged).
     type: str
     required: true
     no_log: true
+  username:
+    description: Log in to a JupyterHub at O(url) as this user instead of a single-user server.
+    type: str
+  stop_server:
+    description: With O(username), stop the user's server after the checks.
+    type: bool
+    default: false
   ca_path:
     description: CA bundle or the server's own certificate to verify HTTPS against.
     type: path
@@ -65,6 +76,17 @@ EXAMPLES = r"""
   vars:
     ansible_python_interpreter: /opt/jupyterlab/venv/bin/python
   no_log: true
+
+- name: Smoke test a JupyterHub user's server
+  jupyterops.cloud.jupyter_smoke:
+    url: "https://127.0.0.1:443/"
+    username: alice
+    password: "{{ alice_password }}"
+    ca_path: /etc/jupyter/tls/cert.pem
+    stop_server: true
+  vars:
+    ansible_python_interpreter: /opt/jupyterhub/venv/bin/python
+  no_log: true
 """
 
 RETURN = r"""
@@ -78,11 +100,16 @@ results:
   returned: success
   type: list
   elements: dict
+username:
+  description: The hub user the checks ran as (with O(username)).
+  returned: success and O(username) given
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.jupyterops.cloud.plugins.module_utils._jupyter_probe import (  # noqa: E402
     ProbeError,
+    hub_smoke,
     smoke,
 )
 
@@ -93,6 +120,8 @@ def main() -> None:
         argument_spec={
             "url": {"type": "str", "required": True},
             "password": {"type": "str", "required": True, "no_log": True},
+            "username": {"type": "str"},
+            "stop_server": {"type": "bool", "default": False},
             "ca_path": {"type": "path"},
             "validate_certs": {"type": "bool", "default": True},
             "checks": {
@@ -111,9 +140,18 @@ def main() -> None:
     except ImportError:
         module.fail_json(msg="jupyter_smoke needs tornado: run it with the Jupyter environment's "
                              "python (ansible_python_interpreter)")
+    params = module.params
+    if params["username"] and module.check_mode:
+        module.exit_json(changed=False, skipped=True,
+                         msg="check mode: the hub check starts the user's server, so it does not run")
     try:
-        result = smoke(module.params["url"], module.params["password"], module.params["checks"],
-                       cafile=module.params["ca_path"], verify=module.params["validate_certs"])
+        if params["username"]:
+            result = hub_smoke(params["url"], params["username"], params["password"], params["checks"],
+                               cafile=params["ca_path"], verify=params["validate_certs"],
+                               stop_server=params["stop_server"])
+        else:
+            result = smoke(params["url"], params["password"], params["checks"],
+                           cafile=params["ca_path"], verify=params["validate_certs"])
     except ProbeError as err:
         module.fail_json(msg=str(err))
     module.exit_json(changed=False, **result)

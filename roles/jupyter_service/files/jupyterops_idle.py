@@ -5,12 +5,16 @@ Installed by the jupyterops.cloud.jupyter_service role and run as the service us
 timer or cron through the root wrapper that does the power-off). It reads the server's own
 configuration and cookie secret to sign a login cookie locally, so no password or extra token is
 stored on the host, and it queries the API with ``no_track_activity`` so its own requests never count
-as activity. Exit codes: 0 keep running, 10 stop the machine, 2 state unknown (keep running).
+as activity. With ``"source": "hub"`` in the settings it asks a JupyterHub instead (read-only API
+token from a file, loopback HTTP only): the machine is idle when no user server has been running or
+pending for ``idle_minutes``. Exit codes: 0 keep running, 10 stop the machine, 2 state unknown (keep
+running).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -20,7 +24,9 @@ import os
 import re
 import ssl
 import sys
+import tempfile
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,11 +176,18 @@ def _get_json(conn_args: dict[str, Any], path: str, cookie: str) -> Any:
             "127.0.0.1", conn_args["port"], context=ctx, timeout=10)
     else:
         conn = http.client.HTTPConnection("127.0.0.1", conn_args["port"], timeout=10)
+    return _fetch_json(conn, path, {"Cookie": cookie, "Host": conn_args["host"]},
+                       pin_der=conn_args.get("pin_der") if conn_args["https"] else None)
+
+
+def _fetch_json(conn: http.client.HTTPConnection, path: str, headers: dict[str, str],
+                pin_der: bytes | None = None) -> Any:
+    """GET a path on an open connection (checking the peer's certificate when pinned); JSON body or raise."""
     try:
-        conn.request("GET", path, headers={"Cookie": cookie, "Host": conn_args["host"]})
-        if conn_args["https"] and conn_args.get("pin_der"):
+        conn.request("GET", path, headers=headers)
+        if pin_der:
             peer = conn.sock.getpeercert(binary_form=True)  # type: ignore[union-attr]
-            if peer != conn_args["pin_der"]:
+            if peer != pin_der:
                 raise RuntimeError("the server on the port does not present the configured certificate")
         resp = conn.getresponse()
         body = resp.read()
@@ -244,6 +257,159 @@ def snapshot(conf: dict[str, Any]) -> Snapshot:
         load_per_cpu=_load_per_cpu(), boot_time=_boot_time(), local_now=dt.datetime.now().astimezone())
 
 
+# ---- Hub mode: the machine is idle when no JupyterHub user server is running or pending ----
+
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+@dataclass
+class HubSnapshot:
+    """What the hub reports at one moment: the active users' models and this boot's id."""
+
+    now: dt.datetime
+    users: list[dict[str, Any]] = field(default_factory=list)
+    boot_id: str = ""
+
+
+def hub_active_servers(users: Any) -> tuple[list[str], list[str]]:
+    """Running and pending server names ('user' or 'user/name') from a GET /users reply."""
+    if isinstance(users, dict) and "items" in users:  # a paginated reply
+        users = users["items"]
+    if not isinstance(users, list):
+        raise ValueError("the hub's user list is not a JSON list")
+    running: list[str] = []
+    pending: list[str] = []
+    for user in users:
+        if not isinstance(user, dict):
+            raise ValueError("the hub's user list holds something other than user models")
+        name = str(user.get("name", "?"))
+        servers = user.get("servers")
+        if isinstance(servers, dict):
+            entries = [(f"{name}/{key}" if key else name, srv if isinstance(srv, dict) else {})
+                       for key, srv in servers.items()]
+        else:  # no server details (token without read:servers): ?state=active listed the user
+            entries = [(name, {"pending": user.get("pending"), "ready": True})]
+        for label, srv in entries:
+            if srv.get("pending"):
+                pending.append(f"{label} ({srv['pending']})")
+            elif srv.get("ready") or not srv.get("stopped", False):
+                running.append(label)
+    return running, pending
+
+
+def decide_hub(snap: HubSnapshot, record: dict[str, Any] | None, idle_minutes: float) -> dict[str, Any]:
+    """The stop decision in hub mode plus the record to keep: {'stop', 'reason', 'idle_seconds', 'record'}.
+
+    ``record`` is {'last_running': ISO time a user server was last seen, 'boot_id': ...}; a record from
+    another boot or none at all counts from now, so a fresh boot always waits ``idle_minutes``.
+    """
+    running, pending = hub_active_servers(snap.users)
+    now_record = {"last_running": snap.now.isoformat(), "boot_id": snap.boot_id}
+    if running or pending:
+        parts = []
+        if running:
+            parts.append(f"user server(s) running: {', '.join(running)}")
+        if pending:
+            parts.append(f"user server(s) pending: {', '.join(pending)}")
+        return {"stop": False, "reason": "; ".join(parts), "idle_seconds": 0.0, "record": now_record}
+    last = parse_time((record or {}).get("last_running"))
+    if last is None or (record or {}).get("boot_id", "") != snap.boot_id:
+        return {"stop": False, "reason": "no user server running; counting the idle time from now",
+                "idle_seconds": 0.0, "record": now_record}
+    idle = max(0.0, (snap.now - last).total_seconds())
+    kept = {"last_running": last.isoformat(), "boot_id": snap.boot_id}
+    reason = f"no user server running for {idle / 60:.1f} min"
+    if idle >= idle_minutes * 60:
+        return {"stop": True, "reason": f"{reason} (limit {idle_minutes:g} min)", "idle_seconds": idle,
+                "record": kept}
+    return {"stop": False, "reason": reason, "idle_seconds": idle, "record": kept}
+
+
+def loopback_http_url(url: Any) -> urllib.parse.SplitResult:
+    """Split a hub API URL; only plain HTTP to a loopback address is accepted."""
+    parts = urllib.parse.urlsplit(str(url or ""))
+    if parts.scheme != "http" or parts.hostname not in _LOOPBACK_HOSTS:
+        raise ValueError(f"hub_api_url must be http:// on a loopback address (got {url!r})")
+    return parts
+
+
+def hub_users(api_url: str, token: str, timeout: float = 10) -> Any:
+    """GET {api_url}/users?state=active with the token; raise on anything but 200."""
+    parts = loopback_http_url(api_url)
+    path = parts.path.rstrip("/") + "/users?state=active"
+    conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+    return _fetch_json(conn, path, {"Authorization": f"token {token}", "Accept": "application/json"})
+
+
+def _boot_id() -> str:
+    """This boot's random id (empty when unknown)."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
+def _read_json(path: str) -> dict[str, Any] | None:
+    """A JSON object from a file, None when missing or unreadable."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_json(path: str, data: dict[str, Any]) -> None:
+    """Replace a JSON file atomically (the directory belongs to the check's user)."""
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError:
+        os.unlink(tmp)
+        raise
+
+
+def hub_record_path(conf: dict[str, Any]) -> str:
+    """Where the time a user server was last seen is kept: next to the state file."""
+    state = conf.get("state_file") or "/var/lib/jupyterops-idle/last-decision.json"
+    return os.path.join(os.path.dirname(state), "hub-last-running.json")
+
+
+def main_hub(conf: dict[str, Any]) -> int:
+    """One check in hub mode; print the decision as JSON."""
+    try:
+        with open(conf["token_file"], encoding="utf-8") as fh:
+            token = fh.read().strip()
+        if not token:
+            raise ValueError(f"the token file {conf['token_file']} is empty")
+        users = hub_users(conf["hub_api_url"], token)
+        snap = HubSnapshot(now=dt.datetime.now(dt.UTC), users=users, boot_id=_boot_id())
+        record_path = hub_record_path(conf)
+        result = decide_hub(snap, _read_json(record_path), float(conf["idle_minutes"]))
+    except (OSError, RuntimeError, ValueError, KeyError) as exc:
+        print(json.dumps({"stop": False, "reason": f"hub state unknown ({exc}); keeping the machine up"}))
+        return EXIT_UNKNOWN
+    record = result.pop("record")
+    result["checked_at"] = snap.now.isoformat()
+    result["last_running"] = record["last_running"]
+    print(json.dumps(result))
+    try:
+        _write_json(record_path, record)
+    except OSError as exc:
+        # Without the record the idle time cannot be measured: keep running and say why.
+        print(f"cannot write the idle record {record_path}: {exc}", file=sys.stderr)
+        return EXIT_UNKNOWN
+    if conf.get("state_file"):
+        with contextlib.suppress(OSError):  # the last decision is informational only
+            _write_json(conf["state_file"], result)
+    return EXIT_STOP if result["stop"] else EXIT_KEEP
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one check; print the decision as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -251,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     opts = parser.parse_args(argv)
     with open(opts.config, encoding="utf-8") as fh:
         conf = json.load(fh)
+    if conf.get("source", "server") == "hub":
+        return main_hub(conf)
     settings = Settings(idle_minutes=float(conf["idle_minutes"]),
                         never_connected_minutes=float(conf["never_connected_minutes"]),
                         cpu_threshold=float(conf.get("cpu_threshold", 0)),

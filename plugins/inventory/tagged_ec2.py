@@ -31,10 +31,11 @@ notes:
   - Host variables set for every host are C(instance_id), C(instance_type), C(instance_state),
     C(public_ip), C(private_ip), C(elastic_ip), C(launch_time), C(availability_zone), C(region),
     C(instance_tags) (a dict), C(data_volume_ids) (EBS volumes other than the root volume),
-    C(ansible_host) when an address is available, and C(jupyter_url) /
+    C(ansible_host) when an address is available, C(jupyter_access) (C(tunnel) or C(public), from the
+    C(jupyterops:access) tag), C(jupyter_port) (unless O(jupyter_port) is set), and C(jupyter_url) /
     C(ssh_tunnel_command) when their template can be rendered. C(ansible_user),
-    C(ansible_ssh_private_key_file), C(jupyter_port) and C(jupyter_local_port) (from O(tunnel_local_port))
-    are variables of the group O(group).
+    C(ansible_ssh_private_key_file), C(jupyter_local_port) (from O(tunnel_local_port)) and C(jupyter_port)
+    when O(jupyter_port) is set are variables of the group O(group).
   - "Template fields (Python C(str.format) syntax, named fields only): C({name}), C({instance_id}),
     C({address}) (the chosen C(ansible_host)), C({public_ip}), C({private_ip}), C({elastic_ip}),
     C({region}), C({availability_zone}), C({instance_type}), C({user}), C({identity_file}),
@@ -106,7 +107,8 @@ options:
   group:
     description:
       - Group that holds every host of this source. The values shared by all hosts (C(ansible_user),
-        C(ansible_ssh_private_key_file), C(jupyter_port), C(jupyter_local_port)) are its group variables.
+        C(ansible_ssh_private_key_file), C(jupyter_local_port), C(jupyter_port) when set) are its group
+        variables.
     type: str
     default: tagged_ec2
   ssh_user:
@@ -120,22 +122,24 @@ options:
     type: str
   jupyter_port:
     description:
-      - Port JupyterLab listens on, the template field C({jupyter_port}).
-      - The default is the port of the jupyterops.cloud.jupyterlab role in tunnel mode; use C(9999) for
-        its public mode.
+      - Port JupyterLab listens on, the template field C({jupyter_port}); set it to override every host.
+      - When unset, each host's own port is used, from the C(jupyterops:port) tag the
+        jupyterops.cloud.ec2_host role sets (derived from C(jupyterops_access)); an instance without the
+        tag gets the tunnel-mode port C(8889) (or C(9999) when its C(jupyterops:access) tag is C(public)).
     type: int
-    default: 8889
   tunnel_local_port:
     description: Local port of the SSH tunnel, the template field C({local_port}).
     type: int
     default: 8889
   jupyter_url_template:
     description:
-      - Template of the C(jupyter_url) host variable (see the notes for the fields).
-      - The default is the URL through the SSH tunnel; for public mode use
-        C(https://{address}:{jupyter_port}/) (or your DNS name).
+      - Template of the C(jupyter_url) host variable (see the notes for the fields); set it to override
+        every host (for example with your DNS name).
+      - "When unset, each host's URL follows its C(jupyterops:access) tag (set by the
+        jupyterops.cloud.ec2_host role from C(jupyterops_access)): C(tunnel) (also without the tag) gives
+        C(http://localhost:{local_port}/), plain HTTP through the SSH tunnel; C(public) gives
+        C(https://{address}:{jupyter_port}/)."
     type: str
-    default: "http://localhost:{local_port}/"
   ssh_tunnel_command_template:
     description: Template of the C(ssh_tunnel_command) host variable (see the notes for the fields).
     type: str
@@ -238,8 +242,8 @@ class InventoryModule(AWSInventoryBase):
                 "filters": helpers.validate_filters("filters", opt("filters")),
                 "states": helpers.validate_states(opt("instance_states")),
                 "preference": helpers.validate_address_preference(opt("address_preference")),
-                "jupyter_url_template": helpers.validate_template(
-                    "jupyter_url_template", opt("jupyter_url_template")),
+                "jupyter_url_template": None if opt("jupyter_url_template") is None else
+                helpers.validate_template("jupyter_url_template", opt("jupyter_url_template")),
                 "ssh_tunnel_command_template": helpers.validate_template(
                     "ssh_tunnel_command_template", opt("ssh_tunnel_command_template")),
             }
@@ -354,6 +358,10 @@ class InventoryModule(AWSInventoryBase):
             inventory.add_host(name, group=group)
             inventory.add_child(top, name)
             hostvars = helpers.host_vars(record, address)
+            access = helpers.host_access(record, settings)
+            hostvars["jupyter_access"] = access["access"]
+            if "jupyter_port" not in shared:
+                hostvars["jupyter_port"] = access["port"]
             hostvars.update(helpers.connection_vars(record, name, address, settings, templates))
             for key, value in hostvars.items():
                 inventory.set_variable(name, key, value)

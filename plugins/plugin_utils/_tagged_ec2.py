@@ -268,11 +268,42 @@ def template_values(record: Mapping[str, Any], name: str, address: str | None,
     }
 
 
+# How the ec2_host role tags an instance's Jupyter access (one setting: jupyterops_access).
+ACCESS_TAG = "jupyterops:access"
+PORT_TAG = "jupyterops:port"
+ACCESS_DEFAULTS = {
+    "tunnel": {"port": 8889, "url": "http://localhost:{local_port}/"},
+    "public": {"port": 9999, "url": "https://{address}:{jupyter_port}/"},
+}
+
+
+def host_access(record: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Access mode, Jupyter port and URL template of one host: explicit options win, then its tags."""
+    tags = record.get("tags") or {}
+    access = tags.get(ACCESS_TAG)
+    if access not in ACCESS_DEFAULTS:
+        access = "tunnel"
+    port = settings.get("jupyter_port")
+    if port is None:
+        tagged = str(tags.get(PORT_TAG, ""))
+        valid = tagged.isdigit() and 1 <= int(tagged) <= 65535
+        port = int(tagged) if valid else ACCESS_DEFAULTS[access]["port"]
+    url = settings.get("jupyter_url_template") or ACCESS_DEFAULTS[access]["url"]
+    return {"access": access, "port": port, "url_template": url}
+
+
 def connection_vars(record: Mapping[str, Any], name: str, address: str | None, settings: Mapping[str, Any],
-                    templates: Mapping[str, str]) -> dict[str, str]:
-    """Render jupyter_url / ssh_tunnel_command (variable -> template); none for a host without address."""
+                    templates: Mapping[str, str | None]) -> dict[str, str]:
+    """Render jupyter_url / ssh_tunnel_command (variable -> template); none for a host without address.
+
+    A template of None is the host's own default from its access tags (host_access).
+    """
     if not address:
         return {}
+    access = host_access(record, settings)
+    settings = {**settings, "jupyter_port": access["port"]}
+    templates = {var: (access["url_template"] if template is None else template)
+                 for var, template in templates.items()}
     values = template_values(record, name, address, settings)
     rendered = {var: render_template(template, values) for var, template in templates.items()}
     return {var: text for var, text in rendered.items() if text is not None}
@@ -300,8 +331,9 @@ def host_vars(record: Mapping[str, Any], address: str | None) -> dict[str, Any]:
 
 def shared_vars(settings: Mapping[str, Any]) -> dict[str, Any]:
     """Return the variables every host shares (set once on the plugin's group)."""
-    shared = {"ansible_user": settings["user"], "jupyter_port": settings["jupyter_port"],
-              "jupyter_local_port": settings["local_port"]}
+    shared = {"ansible_user": settings["user"], "jupyter_local_port": settings["local_port"]}
+    if settings.get("jupyter_port") is not None:
+        shared["jupyter_port"] = settings["jupyter_port"]
     if settings.get("identity_file"):
         shared["ansible_ssh_private_key_file"] = settings["identity_file"]
     return shared

@@ -13,7 +13,7 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
     (
         "world-v6-jupyter",
         "provision",
-        {"ec2_host_jupyter_public": True, "ec2_host_jupyter_cidrs": ["::/0"]},
+        {"jupyterops_access": "public", "ec2_host_jupyter_cidrs": ["::/0"]},
         "ec2_host_allow_world",
     ),
     (
@@ -31,7 +31,7 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
     (
         "public-without-cidrs",
         "provision",
-        {"ec2_host_jupyter_public": True},
+        {"jupyterops_access": "public"},
         "ec2_host_jupyter_cidrs must list",
     ),
     ("instance-type", "provision", {"ec2_host_instance_type": "t3medium"}, "ec2_host_instance_type must"),

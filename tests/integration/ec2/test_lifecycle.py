@@ -43,7 +43,7 @@ def _sg_rules(group: dict[str, Any]) -> set[tuple[int, str]]:
 
 def test_provision_idempotent_tagged_encrypted_locked_down_then_stop_start_resize(lab: Lab) -> None:
     public = {
-        "ec2_host_jupyter_public": True,
+        "jupyterops_access": "public",
         "ec2_host_jupyter_cidrs": ["203.0.113.0/24"],
         "ec2_host_idle_alarm": True,
         "ec2_host_data_volume_iops": 4000,
@@ -56,6 +56,8 @@ def test_provision_idempotent_tagged_encrypted_locked_down_then_stop_start_resiz
     ec2 = lab.client()
     inst = _live(lab, "alice")
     assert _tags(inst).items() >= {**BASE_TAGS, "Name": "alice"}.items()
+    # The access setting is tagged on the instance: the inventory plugin and connect.yml follow it.
+    assert _tags(inst)["jupyterops:access"] == "public" and _tags(inst)["jupyterops:port"] == "9999"
     assert inst["MetadataOptions"]["HttpTokens"] == "required"
     assert inst["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
     assert "IamInstanceProfile" not in inst
@@ -84,7 +86,7 @@ def test_provision_idempotent_tagged_encrypted_locked_down_then_stop_start_resiz
     ]
     assert len(groups) == 1
     assert _tags(groups[0]).items() >= BASE_TAGS.items()
-    assert _sg_rules(groups[0]) == {(22, "198.51.100.0/24"), (22, "2001:db8::/32"), (8888, "203.0.113.0/24")}
+    assert _sg_rules(groups[0]) == {(22, "198.51.100.0/24"), (22, "2001:db8::/32"), (9999, "203.0.113.0/24")}
 
     alarms = lab.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{PROJECT}-alice")["MetricAlarms"]
     assert [(a["AlarmActions"], a["Dimensions"], a["ComparisonOperator"]) for a in alarms] == [

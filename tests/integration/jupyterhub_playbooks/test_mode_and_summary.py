@@ -65,7 +65,7 @@ def _summary(ansible_runner, *extra: str) -> str:
 
 def test_summary_multi_native(ansible_runner) -> None:
     out = _summary(ansible_runner, "-e", json.dumps({
-        "jupyterops_mode": "multi", "jupyterhub_admin_users": ["alice"],
+        "jupyterops_mode": "multi", "jupyterops_access": "public", "jupyterhub_admin_users": ["alice"],
         "jupyterhub_allowed_users": ["alice", "bob"]}))
     assert "JupyterHub on hub1: https://203.0.113.9:443/" in out
     assert "alice signs up first at https://203.0.113.9:443/hub/signup" in out
@@ -76,15 +76,31 @@ def test_summary_multi_native(ansible_runner) -> None:
 
 def test_summary_multi_pam_and_port(ansible_runner) -> None:
     out = _summary(ansible_runner, "-e", json.dumps({
-        "jupyterops_mode": "multi", "jupyterhub_authenticator": "pam", "jupyterhub_port": 8443,
+        "jupyterops_mode": "multi", "jupyterops_access": "public", "jupyterhub_authenticator": "pam",
+        "jupyterhub_port": 8443,
         "jupyterhub_admin_users": ["carol"], "jupyterhub_allowed_users": ["carol"]}))
     assert "JupyterHub on hub1: https://203.0.113.9:8443/" in out
     assert "carol logs in at https://203.0.113.9:8443/hub/login with the Unix password" in out
     assert "signs up first" not in out
 
 
-def test_summary_single_mode_is_unchanged(ansible_runner) -> None:
-    out = _summary(ansible_runner, "-e", "jupyterlab_port=8889")
-    assert "JupyterLab on hub1: https://localhost:8889/" in out
-    assert "Connect first (tunnel mode): ssh -N -L 8889:localhost:8889 admin@203.0.113.9" in out
+def test_summary_single_tunnel_mode_by_default(ansible_runner) -> None:
+    # Defaults: tunnel mode, plain HTTP through the SSH tunnel on 8889.
+    out = _summary(ansible_runner)
+    assert "JupyterLab on hub1: http://localhost:8889/" in out
+    assert "ssh -N -L 8889:localhost:8889 admin@203.0.113.9" in out
+    assert "https://" not in out
     assert "JupyterHub" not in out
+
+
+def test_summary_single_public_mode(ansible_runner) -> None:
+    out = _summary(ansible_runner, "-e", "jupyterops_access=public")
+    assert "JupyterLab on hub1: https://203.0.113.9:9999/" in out
+    assert "ssh -N -L" not in out
+
+
+def test_summary_multi_tunnel_mode(ansible_runner) -> None:
+    out = _summary(ansible_runner, "-e", json.dumps({
+        "jupyterops_mode": "multi", "jupyterhub_admin_users": ["alice"], "jupyterhub_allowed_users": ["alice"]}))
+    assert "JupyterHub on hub1: https://localhost:8443/" in out
+    assert "ssh -N -L 8443:localhost:443 admin@203.0.113.9" in out

@@ -313,3 +313,39 @@ def test_tag_keys_may_contain_spaces_but_other_filter_names_may_not():
         h.validate_filters("filters", {"instance type": "t3.large"})
     with pytest.raises(h.ConfigError, match=r"option 'tags'.*tag key"):
         h.validate_filters("tags", {" ": "x"})
+
+
+# ------------------------------------------------------------------------------ access tags
+
+@pytest.mark.parametrize(("tags", "options", "expected"), [
+    # No tag: the default access (tunnel) on its default port, plain HTTP through the tunnel.
+    ({}, {}, {"access": "tunnel", "port": 8889, "url_template": "http://localhost:{local_port}/"}),
+    ({"jupyterops:access": "tunnel", "jupyterops:port": "8890"}, {},
+     {"access": "tunnel", "port": 8890, "url_template": "http://localhost:{local_port}/"}),
+    ({"jupyterops:access": "public", "jupyterops:port": "9999"}, {},
+     {"access": "public", "port": 9999, "url_template": "https://{address}:{jupyter_port}/"}),
+    ({"jupyterops:access": "public"}, {},
+     {"access": "public", "port": 9999, "url_template": "https://{address}:{jupyter_port}/"}),
+    # A tag that is not a mode or a port is ignored (the defaults apply).
+    ({"jupyterops:access": "open", "jupyterops:port": "99999"}, {},
+     {"access": "tunnel", "port": 8889, "url_template": "http://localhost:{local_port}/"}),
+    # Explicit options win over the tags.
+    ({"jupyterops:access": "public", "jupyterops:port": "9999"},
+     {"jupyter_port": 443, "jupyter_url_template": "https://lab.example.org/"},
+     {"access": "public", "port": 443, "url_template": "https://lab.example.org/"}),
+])
+def test_host_access_from_tags_and_options(tags, options, expected):
+    settings = {"jupyter_port": None, "jupyter_url_template": None, **options}
+    assert h.host_access(record(tags={"Name": "nb", **tags}), settings) == expected
+
+
+def test_connection_vars_follow_each_hosts_access():
+    templates = {"jupyter_url": None, "ssh_tunnel_command": "ssh -N -L {local_port}:127.0.0.1:{jupyter_port} x"}
+    settings = {"local_port": 8889, "user": "admin", "identity_file": None,
+                "jupyter_port": None, "jupyter_url_template": None}
+    public = record(tags={"Name": "pub", "jupyterops:access": "public", "jupyterops:port": "9999"})
+    assert h.connection_vars(public, "pub", "54.1.1.1", settings, templates)["jupyter_url"] == (
+        "https://54.1.1.1:9999/")
+    tunnel = record(tags={"Name": "tun", "jupyterops:access": "tunnel", "jupyterops:port": "8889"})
+    assert h.connection_vars(tunnel, "tun", "54.1.1.1", settings, templates) == {
+        "jupyter_url": "http://localhost:8889/", "ssh_tunnel_command": "ssh -N -L 8889:127.0.0.1:8889 x"}

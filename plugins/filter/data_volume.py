@@ -1,13 +1,17 @@
-"""Pure helpers for the data_volume role: find an EBS volume's device among /dev/disk/by-id names."""
+"""Pure helpers for the data_volume role: find the device, and decide whether it may be formatted."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from typing import Any
 
 _VOLUME_ID = re.compile(r"^vol-?([0-9a-f]{8}|[0-9a-f]{17})$")
 _PART = re.compile(r"-part\d+$")
+_EXPORT_ESCAPE = re.compile(r"\\(.)")
+# blkid exit code 8: more than one signature at the top of the device ("ambivalent result").
+_BLKID_AMBIVALENT = 8
 
 
 def data_volume_compact_id(volume_id: Any) -> str:
@@ -30,12 +34,144 @@ def data_volume_find_by_volume_id(paths: Any, volume_id: Any) -> str:
     return hits[0] if hits else ""
 
 
-def data_volume_fs_action(current: Any, wanted: str) -> str:
-    """'create' for an empty device, 'keep' for the wanted type, 'mismatch' otherwise."""
-    current = (current or "").strip() if isinstance(current, str) else ""
-    if not current:
-        return "create"
-    return "keep" if current == wanted else "mismatch"
+def parse_blkid_export(text: Any) -> dict[str, str]:
+    """Tags of `blkid -p -o export DEVICE` as a dict (DEVNAME dropped, backslash escapes undone)."""
+    if not isinstance(text, str):
+        raise ValueError("blkid output is not text")
+    tags: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        key, sep, value = line.strip().partition("=")
+        if not sep or not key:
+            raise ValueError(f"unexpected blkid line {line!r}")
+        if key != "DEVNAME":
+            tags[key] = _EXPORT_ESCAPE.sub(r"\1", value)
+    return tags
+
+
+def parse_wipefs_json(text: Any) -> list[dict[str, str]]:
+    """Signatures of `wipefs --no-act --json DEVICE` as [{'type', 'offset'}] (empty output: none)."""
+    if not isinstance(text, str):
+        raise ValueError("wipefs output is not text")
+    if not text.strip():
+        return []
+    data = json.loads(text)
+    rows = data.get("signatures") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        raise ValueError("wipefs output has no 'signatures' list")
+    return [{"type": str(row.get("type") or "?"), "offset": str(row.get("offset") or "?")}
+            for row in rows if isinstance(row, dict)]
+
+
+def parse_lsblk_children(text: Any) -> list[dict[str, str]]:
+    """Everything below the device in `lsblk --json --paths DEVICE` (partitions, LVM, crypt, md)."""
+    if not isinstance(text, str):
+        raise ValueError("lsblk output is not text")
+    data = json.loads(text)
+    devices = data.get("blockdevices") if isinstance(data, dict) else None
+    if not isinstance(devices, list) or len(devices) != 1 or not isinstance(devices[0], dict):
+        raise ValueError("lsblk output does not describe exactly one device")
+    found: list[dict[str, str]] = []
+    todo = list(devices[0].get("children") or [])
+    while todo:
+        child = todo.pop(0)
+        if isinstance(child, dict):
+            found.append({"name": str(child.get("name") or "?"), "type": str(child.get("type") or "?")})
+            todo.extend(child.get("children") or [])
+    return found
+
+
+def _kind(tags: dict[str, str], device: str) -> tuple[str, str]:
+    """(what a non-filesystem top-level signature is, how to reach the data inside it)."""
+    fstype, usage = tags.get("TYPE", ""), tags.get("USAGE", "")
+    if fstype == "LVM2_member":
+        return ("an LVM physical volume (LVM2_member)",
+                "activate its volume group (vgchange -ay) and point data_volume_device at the logical "
+                "volume that holds the filesystem (/dev/VG/LV)")
+    if fstype.endswith("_raid_member") or usage == "raid":
+        return (f"a RAID member ({fstype})",
+                "assemble the array (mdadm --assemble --scan) and point data_volume_device at the array "
+                "(/dev/mdN)")
+    if usage == "crypto":
+        return (f"an encrypted volume ({fstype})",
+                f"open it (cryptsetup open {device} NAME) and point data_volume_device at /dev/mapper/NAME")
+    return (f"a {fstype} signature (USAGE={usage or 'unknown'}), not a filesystem the role can use",
+            f"check what it holds (wipefs -n {device}; lsblk {device})")
+
+
+def _found(tags: dict[str, str] | None, blkid_rc: int, signatures: list[dict[str, str]] | None,
+           children: list[dict[str, str]] | None) -> list[str]:
+    """One line per probe that saw something, in the probes' own terms."""
+    found = []
+    if tags:
+        found.append("blkid -p: " + " ".join(f"{k}={v}" for k, v in tags.items()))
+    if blkid_rc == _BLKID_AMBIVALENT:
+        found.append("blkid -p: ambivalent result (more than one signature)")
+    if signatures:
+        found.append("wipefs -n: " + ", ".join(f"{s['type']} at {s['offset']}" for s in signatures))
+    if children:
+        found.append("lsblk: " + ", ".join(f"{c['name']} ({c['type']})" for c in children))
+    return found
+
+
+def data_volume_disk_decision(tags: dict[str, str] | None, blkid_rc: int,
+                              signatures: list[dict[str, str]] | None, children: list[dict[str, str]] | None,
+                              wanted: str, device: str = "the device") -> dict[str, Any]:
+    """Decide create / keep / mismatch / refuse from parsed blkid tags, wipefs and lsblk results."""
+    found = _found(tags, blkid_rc, signatures, children)
+    fstype, pttype = (tags or {}).get("TYPE", ""), (tags or {}).get("PTTYPE", "")
+    inner = [c["name"] for c in children or []]
+    to_inner = ("point data_volume_device at the partition or volume that holds the filesystem"
+                + (f" ({', '.join(inner)})" if inner else ", if there is one"))
+    action, hint = "refuse", f"check what it holds (wipefs -n {device}; lsblk {device})"
+    if tags is None or signatures is None or children is None:
+        reason = "its signatures could not be read (blkid, wipefs or lsblk gave unexpected output)"
+    elif blkid_rc == _BLKID_AMBIVALENT:
+        reason = "blkid finds more than one signature on it"
+    elif children:
+        reason, hint = "it has partitions or volumes on it", to_inner
+    elif pttype:
+        reason, hint = f"it holds a {pttype} partition table", to_inner
+    elif fstype and tags.get("USAGE", "filesystem") == "filesystem":
+        action = "keep" if fstype == wanted else "mismatch"
+        reason = f"it holds a {fstype} filesystem"
+    elif fstype:
+        what, hint = _kind(tags, device)
+        reason = f"it is {what}"
+    elif signatures:
+        reason = "wipefs finds signatures on it (" + ", ".join(s["type"] for s in signatures) + ")"
+    else:
+        action, reason = "create", "no filesystem, partition table, partition or other signature"
+    message = ""
+    if action == "mismatch":
+        message = (f"{device} already holds a {fstype} filesystem but data_volume_fstype is {wanted}. "
+                   f"Nothing was changed: set data_volume_fstype to {fstype} to use it, or, only if its data "
+                   f"is really not needed, wipe the device yourself (wipefs -a {device}).")
+    elif action == "refuse":
+        message = (f"Refusing to format {device}: {reason}. Found: {'; '.join(found) or 'nothing readable'}. "
+                   f"Nothing was changed. To proceed, {hint}; or, only if the data on {device} is really not "
+                   f"needed, wipe it yourself (wipefs -a {device}) and run the role again.")
+    return {"action": action, "reason": reason, "found": found, "fstype": fstype, "message": message}
+
+
+def data_volume_disk_action(probe: Any, wanted: str, device: str = "the device") -> dict[str, Any]:
+    """Parse the raw probe outputs (blkid_rc, blkid, wipefs, lsblk) and decide; unreadable -> refuse."""
+    probe = probe if isinstance(probe, dict) else {}
+    try:
+        blkid_rc = int(probe.get("blkid_rc", -1))
+        tags = parse_blkid_export(probe.get("blkid")) if blkid_rc in (0, 2, _BLKID_AMBIVALENT) else None
+    except (ValueError, TypeError):
+        tags, blkid_rc = None, -1
+    try:
+        signatures = parse_wipefs_json(probe.get("wipefs"))
+    except ValueError:  # json.JSONDecodeError is a ValueError
+        signatures = None
+    try:
+        children = parse_lsblk_children(probe.get("lsblk"))
+    except ValueError:
+        children = None
+    return data_volume_disk_decision(tags, blkid_rc, signatures, children, wanted, device)
 
 
 class FilterModule:
@@ -46,5 +182,5 @@ class FilterModule:
         return {
             "data_volume_compact_id": data_volume_compact_id,
             "data_volume_find_by_volume_id": data_volume_find_by_volume_id,
-            "data_volume_fs_action": data_volume_fs_action,
+            "data_volume_disk_action": data_volume_disk_action,
         }

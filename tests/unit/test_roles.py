@@ -11,7 +11,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "defaults" / "main.yml").is_file())
 # Variables the playbooks (not a role) read.
-PLAYBOOK_VARS = {"jupyterops_access", "jupyterops_mode", "jupyterops_hosts", "jupyterops_data_volume", "jupyterops_r_kernel", "jupyterops_tls",
+PLAYBOOK_VARS = {"jupyterops_access", "jupyterops_mode", "jupyterops_hosts", "jupyterops_data_volume",
+                 "jupyterops_r_kernel", "jupyterops_tls",
                  "jupyterops_public_url", "jupyterops_public_address", "update_ec2", "update_lock_dir",
                  "update_smoke_checks"}
 

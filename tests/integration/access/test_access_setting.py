@@ -28,7 +28,8 @@ BAD: list[tuple[str, dict[str, Any], list[str]]] = [
     ("ports-differ-explicit",
      {"jupyterops_access": "public", "jupyterlab_port": 9443, "ec2_host_jupyter_port": 9999},
      ["ec2_host_jupyter_port=9999", "jupyterlab_port=9443"]),
-    ("hub-ports-differ", {"jupyterops_mode": "multi", "jupyterops_access": "public", "ec2_host_jupyter_port": 9999},
+    ("hub-ports-differ",
+     {"jupyterops_mode": "multi", "jupyterops_access": "public", "ec2_host_jupyter_port": 9999},
      ["ec2_host_jupyter_port=9999", "jupyterhub_port=443"]),
     ("public-without-tls", {"jupyterops_access": "public", "jupyterops_tls": False},
      ["jupyterops_access=public needs TLS", "jupyterops_tls"]),
@@ -39,8 +40,8 @@ BAD: list[tuple[str, dict[str, Any], list[str]]] = [
 
 @pytest.mark.parametrize(("extra", "needles"), [c[1:] for c in BAD], ids=[c[0] for c in BAD])
 def test_configure_refuses_a_combination_that_cannot_work(ansible_runner, extra, needles) -> None:
-    proc = ansible_runner(["ansible-playbook", "playbooks/configure.yml", *UNREACHABLE, "-e", json.dumps(extra)],
-                          timeout=120)
+    proc = ansible_runner(["ansible-playbook", "playbooks/configure.yml", *UNREACHABLE,
+                           "-e", json.dumps(extra)], timeout=120)
     out = " ".join((proc.stdout + proc.stderr).split())
     assert proc.returncode != 0, out[-3000:]
     for needle in needles:
@@ -61,8 +62,8 @@ def test_configure_refuses_a_combination_that_cannot_work(ansible_runner, extra,
     {"jupyterops_mode": "multi", "jupyterops_access": "public", "ec2_host_jupyter_port": 443},
 ], ids=["defaults", "tunnel", "public", "agreeing-overrides", "hub-public"])
 def test_configure_accepts_consistent_settings(ansible_runner, extra) -> None:
-    proc = ansible_runner(["ansible-playbook", "playbooks/configure.yml", *UNREACHABLE, "-e", json.dumps(extra)],
-                          timeout=120)
+    proc = ansible_runner(["ansible-playbook", "playbooks/configure.yml", *UNREACHABLE,
+                           "-e", json.dumps(extra)], timeout=120)
     out = proc.stdout + proc.stderr
     assert "disagrees with" not in out and "must be tunnel" not in out, out[-3000:]
     # The checks pass; the run then stops only because the host cannot be reached.

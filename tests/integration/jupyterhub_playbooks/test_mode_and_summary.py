@@ -101,6 +101,7 @@ def test_summary_single_public_mode(ansible_runner) -> None:
 
 def test_summary_multi_tunnel_mode(ansible_runner) -> None:
     out = _summary(ansible_runner, "-e", json.dumps({
-        "jupyterops_mode": "multi", "jupyterhub_admin_users": ["alice"], "jupyterhub_allowed_users": ["alice"]}))
+        "jupyterops_mode": "multi", "jupyterhub_admin_users": ["alice"],
+        "jupyterhub_allowed_users": ["alice"]}))
     assert "JupyterHub on hub1: https://localhost:8443/" in out
     assert "ssh -N -L 8443:localhost:443 admin@203.0.113.9" in out

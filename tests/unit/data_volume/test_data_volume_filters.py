@@ -1,8 +1,9 @@
-"""Unit tests of the data_volume role's device lookup (plugins/filter/data_volume.py)."""
+"""Unit tests of the data_volume role's device lookup and format decision (plugins/filter/data_volume.py)."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -57,7 +58,132 @@ def test_compact_id(value, compact):
     assert dv.data_volume_compact_id(value) == compact
 
 
-@pytest.mark.parametrize(("current", "action"), [
-    ("", "create"), ("\n", "create"), (None, "create"), ("xfs", "keep"), ("ext4\n", "mismatch")])
-def test_fs_action(current, action):
-    assert dv.data_volume_fs_action(current, "xfs") == action
+# ---- The format decision, fed with output captured from blkid/wipefs/lsblk (util-linux 2.38) ----
+DEV = "/dev/loop0"
+
+
+def _wipefs(*sigs: tuple[str, str]) -> str:
+    return json.dumps({"signatures": [
+        {"device": "loop0", "offset": off, "type": typ, "uuid": None, "label": None} for typ, off in sigs]})
+
+
+def _lsblk(*children: tuple[str, str]) -> str:
+    return json.dumps({"blockdevices": [{"name": DEV, "type": "loop", "fstype": None, "pttype": None,
+                                         **({"children": [{"name": n, "type": t} for n, t in children]}
+                                            if children else {})}]})
+
+
+def _probe(blkid: str = "", rc: int | None = None, wipefs: str | None = None,
+           lsblk: str | None = None) -> dict:
+    return {"blkid_rc": (0 if blkid else 2) if rc is None else rc,
+            "blkid": (f"DEVNAME={DEV}\n" + blkid) if blkid else "",
+            "wipefs": _wipefs() if wipefs is None else wipefs,
+            "lsblk": _lsblk() if lsblk is None else lsblk}
+
+
+XFS = _probe("UUID=9924\nBLOCK_SIZE=512\nTYPE=xfs\nUSAGE=filesystem", wipefs=_wipefs(("xfs", "0x0")))
+EXT4 = _probe("UUID=5d57\nVERSION=1.0\nTYPE=ext4\nUSAGE=filesystem", wipefs=_wipefs(("ext4", "0x438")))
+GPT = _probe("PTUUID=6833\nPTTYPE=gpt",
+             wipefs=_wipefs(("gpt", "0x200"), ("gpt", "0x13fffe00"), ("PMBR", "0x1fe")))
+DOS = _probe("PTUUID=2faaa4aa\nPTTYPE=dos", wipefs=_wipefs(("dos", "0x1fe")))
+GPT_WITH_PART = dict(GPT, lsblk=_lsblk(("/dev/loop0p1", "part")))
+LVM = _probe("UUID=CJer6O\nVERSION=LVM2\\ 001\nTYPE=LVM2_member\nUSAGE=raid",
+             wipefs=_wipefs(("LVM2_member", "0x218")))
+LVM_ACTIVE = dict(LVM, lsblk=_lsblk(("/dev/mapper/vg-data", "lvm")))
+RAID = _probe("UUID=097e\nLABEL=jops:0\nVERSION=1.2\nTYPE=linux_raid_member\nUSAGE=raid",
+              wipefs=_wipefs(("linux_raid_member", "0x1000")))
+ISW = _probe("VERSION=1.3.00\nTYPE=isw_raid_member\nUSAGE=raid",
+             wipefs=_wipefs(("isw_raid_member", "0x13fffc00")))
+LUKS = _probe("VERSION=2\nUUID=8fdd\nTYPE=crypto_LUKS\nUSAGE=crypto",
+              wipefs=_wipefs(("crypto_LUKS", "0x0"), ("crypto_LUKS", "0x4000")))
+SWAP = _probe("UUID=1111\nVERSION=1\nTYPE=swap\nUSAGE=other", wipefs=_wipefs(("swap", "0xff6")))
+BACKUP_GPT_ONLY = _probe(wipefs=_wipefs(("gpt", "0x13fffe00")))
+AMBIVALENT = _probe(rc=8, wipefs=_wipefs(("xfs", "0x0"), ("ext4", "0x438")))
+PARTS_WITHOUT_TABLE = _probe(lsblk=_lsblk(("/dev/loop0p1", "part")))
+# The device is itself a partition with nothing inside: blkid reports only the PART_ENTRY_* tags.
+EMPTY_PARTITION = _probe("PART_ENTRY_SCHEME=gpt\nPART_ENTRY_NUMBER=1\nPART_ENTRY_DISK=7:0")
+
+
+@pytest.mark.parametrize(("probe", "action", "in_reason"), [
+    pytest.param(_probe(), "create", "no filesystem", id="blank"),
+    pytest.param(EMPTY_PARTITION, "create", "no filesystem", id="blank-partition"),
+    pytest.param(XFS, "keep", "xfs filesystem", id="wanted-fs"),
+    pytest.param(EXT4, "mismatch", "ext4 filesystem", id="other-fs"),
+    pytest.param(GPT, "refuse", "gpt partition table", id="gpt"),
+    pytest.param(DOS, "refuse", "dos partition table", id="dos"),
+    pytest.param(GPT_WITH_PART, "refuse", "partitions", id="gpt-with-partition"),
+    pytest.param(PARTS_WITHOUT_TABLE, "refuse", "partitions", id="partitions-only"),
+    pytest.param(LVM, "refuse", "LVM physical volume", id="lvm"),
+    pytest.param(LVM_ACTIVE, "refuse", "partitions or volumes", id="lvm-active"),
+    pytest.param(RAID, "refuse", "RAID member (linux_raid_member)", id="md-raid"),
+    pytest.param(ISW, "refuse", "RAID member (isw_raid_member)", id="intel-raid"),
+    pytest.param(LUKS, "refuse", "encrypted volume (crypto_LUKS)", id="luks"),
+    pytest.param(SWAP, "refuse", "swap signature", id="swap"),
+    pytest.param(BACKUP_GPT_ONLY, "refuse", "wipefs finds signatures on it (gpt)", id="backup-gpt-only"),
+    pytest.param(AMBIVALENT, "refuse", "more than one signature", id="ambivalent"),
+    pytest.param(dict(XFS, lsblk=_lsblk(("/dev/loop0p1", "part"))), "refuse", "partitions",
+                 id="fs-and-partition"),
+    pytest.param(dict(XFS, blkid="DEVNAME=/dev/loop0\nPTTYPE=dos\nTYPE=xfs\nUSAGE=filesystem"), "refuse",
+                 "dos partition table", id="fs-and-table"),
+])
+def test_disk_action(probe, action, in_reason):
+    decision = dv.data_volume_disk_action(probe, "xfs", DEV)
+    assert decision["action"] == action
+    assert in_reason in decision["reason"]
+    if action in ("create", "keep"):
+        assert decision["message"] == ""
+    else:
+        assert DEV in decision["message"] and "Nothing was changed" in decision["message"]
+
+
+@pytest.mark.parametrize("probe", [
+    pytest.param({}, id="empty-dict"),
+    pytest.param(None, id="not-a-dict"),
+    pytest.param(dict(_probe(), blkid_rc=4), id="blkid-usage-error"),
+    pytest.param(dict(_probe(), blkid="garbage without equals sign"), id="blkid-garbage"),
+    pytest.param(dict(_probe(), wipefs="not json"), id="wipefs-garbage"),
+    pytest.param(dict(_probe(), wipefs='{"other": []}'), id="wipefs-no-signatures-key"),
+    pytest.param(dict(_probe(), lsblk=""), id="lsblk-empty"),
+    pytest.param(dict(_probe(), lsblk='{"blockdevices": []}'), id="lsblk-no-device"),
+])
+def test_unreadable_probe_is_refused(probe):
+    decision = dv.data_volume_disk_action(probe, "xfs", DEV)
+    assert decision["action"] == "refuse"
+    assert "could not be read" in decision["reason"]
+
+
+def test_refuse_message_names_device_shows_findings_and_the_way_out():
+    message = dv.data_volume_disk_action(GPT_WITH_PART, "xfs", DEV)["message"]
+    assert message.startswith("Refusing to format /dev/loop0: it has partitions or volumes on it.")
+    assert "blkid -p: PTUUID=6833 PTTYPE=gpt" in message
+    assert "wipefs -n: gpt at 0x200, gpt at 0x13fffe00, PMBR at 0x1fe" in message
+    assert "lsblk: /dev/loop0p1 (part)" in message
+    assert "Nothing was changed" in message
+    assert ("point data_volume_device at the partition or volume that holds the filesystem (/dev/loop0p1)"
+            in message)
+    assert "wipefs -a /dev/loop0" in message
+
+
+@pytest.mark.parametrize(("probe", "hint"), [
+    (LVM, "vgchange -ay"), (RAID, "mdadm --assemble"), (LUKS, "cryptsetup open /dev/loop0 NAME"),
+    (GPT, "point data_volume_device at the partition"), (SWAP, "wipefs -n /dev/loop0"),
+])
+def test_refuse_hint_fits_what_was_found(probe, hint):
+    assert hint in dv.data_volume_disk_action(probe, "xfs", DEV)["message"]
+
+
+def test_mismatch_keeps_the_existing_message():
+    message = dv.data_volume_disk_action(EXT4, "xfs", DEV)["message"]
+    assert message.startswith("/dev/loop0 already holds a ext4 filesystem but data_volume_fstype is xfs.")
+    assert "set data_volume_fstype to ext4" in message
+
+
+def test_blkid_export_escapes_are_undone():
+    assert dv.parse_blkid_export("DEVNAME=/dev/x\nVERSION=LVM2\\ 001\n") == {"VERSION": "LVM2 001"}
+
+
+def test_nested_lsblk_children_are_all_listed():
+    text = json.dumps({"blockdevices": [{"name": DEV, "type": "loop", "children": [
+        {"name": "/dev/loop0p1", "type": "part",
+         "children": [{"name": "/dev/mapper/c", "type": "crypt"}]}]}]})
+    assert [c["name"] for c in dv.parse_lsblk_children(text)] == ["/dev/loop0p1", "/dev/mapper/c"]

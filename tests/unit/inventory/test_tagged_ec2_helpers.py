@@ -340,7 +340,8 @@ def test_host_access_from_tags_and_options(tags, options, expected):
 
 
 def test_connection_vars_follow_each_hosts_access():
-    templates = {"jupyter_url": None, "ssh_tunnel_command": "ssh -N -L {local_port}:127.0.0.1:{jupyter_port} x"}
+    templates = {"jupyter_url": None,
+                 "ssh_tunnel_command": "ssh -N -L {local_port}:127.0.0.1:{jupyter_port} x"}
     settings = {"local_port": 8889, "user": "admin", "identity_file": None,
                 "jupyter_port": None, "jupyter_url_template": None}
     public = record(tags={"Name": "pub", "jupyterops:access": "public", "jupyterops:port": "9999"})

@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 APT_PACKAGES=(podman runc debootstrap zstd uidmap slirp4netns python3-venv git openssl
-              xfsprogs e2fsprogs chromium pebble)
+              xfsprogs e2fsprogs chromium pebble
+              fdisk lvm2 cryptsetup-bin openssh-client)
 # Node.js for the browser test: the machine's own when it has one, else Debian's.
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 log() { printf '[setup] %s\n' "$*"; }

@@ -64,22 +64,32 @@ def parse_wipefs_json(text: Any) -> list[dict[str, str]]:
             for row in rows if isinstance(row, dict)]
 
 
-def parse_lsblk_children(text: Any) -> list[dict[str, str]]:
-    """Everything below the device in `lsblk --json --paths DEVICE` (partitions, LVM, crypt, md)."""
-    if not isinstance(text, str):
-        raise ValueError("lsblk output is not text")
-    data = json.loads(text)
-    devices = data.get("blockdevices") if isinstance(data, dict) else None
-    if not isinstance(devices, list) or len(devices) != 1 or not isinstance(devices[0], dict):
-        raise ValueError("lsblk output does not describe exactly one device")
-    found: list[dict[str, str]] = []
-    todo = list(devices[0].get("children") or [])
-    while todo:
-        child = todo.pop(0)
-        if isinstance(child, dict):
-            found.append({"name": str(child.get("name") or "?"), "type": str(child.get("type") or "?")})
-            todo.extend(child.get("children") or [])
-    return found
+def data_volume_devnum(rdev: Any) -> str:
+    """'major:minor' of a Linux device number (stat's st_rdev, Ansible stat's device_type), '' if invalid."""
+    if isinstance(rdev, bool) or not isinstance(rdev, int | str) or not str(rdev).isdigit():
+        return ""
+    dev = int(rdev)
+    major = ((dev >> 8) & 0xFFF) | ((dev >> 32) & 0xFFFFF000)
+    minor = (dev & 0xFF) | ((dev >> 12) & 0xFFFFFF00)
+    return f"{major}:{minor}"
+
+
+def sysfs_children(sysfs_dev: Any, partitions: Any, holders: Any) -> list[dict[str, str]]:
+    """Partitions and holders of a device from sysfs paths (NAME/dev, NAME/P/partition, NAME/holders/H).
+
+    sysfs_dev must be exactly the one 'dev' file of the device; anything else raises ValueError.
+    """
+    if not isinstance(sysfs_dev, list | tuple) or len(sysfs_dev) != 1:
+        raise ValueError("the device was not found exactly once in /sys/class/block")
+    if not isinstance(partitions, list | tuple) or not isinstance(holders, list | tuple):
+        raise ValueError("sysfs listings are not lists")
+    top = os.path.dirname(str(sysfs_dev[0]))
+    # NAME/P/partition only: a partition's own NAME/partition file says what it is, not what it holds.
+    found = [{"name": "/dev/" + os.path.basename(os.path.dirname(str(p))), "type": "partition"}
+             for p in partitions
+             if os.path.basename(str(p)) == "partition" and os.path.dirname(os.path.dirname(str(p))) == top]
+    found += [{"name": "/dev/" + os.path.basename(str(h)), "type": "holder"} for h in holders]
+    return sorted(found, key=lambda c: (c["type"] != "partition", c["name"]))
 
 
 def _kind(tags: dict[str, str], device: str) -> tuple[str, str]:
@@ -111,14 +121,14 @@ def _found(tags: dict[str, str] | None, blkid_rc: int, signatures: list[dict[str
     if signatures:
         found.append("wipefs -n: " + ", ".join(f"{s['type']} at {s['offset']}" for s in signatures))
     if children:
-        found.append("lsblk: " + ", ".join(f"{c['name']} ({c['type']})" for c in children))
+        found.append("sysfs: " + ", ".join(f"{c['name']} ({c['type']})" for c in children))
     return found
 
 
 def data_volume_disk_decision(tags: dict[str, str] | None, blkid_rc: int,
                               signatures: list[dict[str, str]] | None, children: list[dict[str, str]] | None,
                               wanted: str, device: str = "the device") -> dict[str, Any]:
-    """Decide create / keep / mismatch / refuse from parsed blkid tags, wipefs and lsblk results."""
+    """Decide create / keep / mismatch / refuse from parsed blkid tags, wipefs and sysfs results."""
     found = _found(tags, blkid_rc, signatures, children)
     fstype, pttype = (tags or {}).get("TYPE", ""), (tags or {}).get("PTTYPE", "")
     inner = [c["name"] for c in children or []]
@@ -126,11 +136,11 @@ def data_volume_disk_decision(tags: dict[str, str] | None, blkid_rc: int,
                 + (f" ({', '.join(inner)})" if inner else ", if there is one"))
     action, hint = "refuse", f"check what it holds (wipefs -n {device}; lsblk {device})"
     if tags is None or signatures is None or children is None:
-        reason = "its signatures could not be read (blkid, wipefs or lsblk gave unexpected output)"
+        reason = "its signatures could not be read (blkid, wipefs or sysfs gave unexpected output)"
     elif blkid_rc == _BLKID_AMBIVALENT:
         reason = "blkid finds more than one signature on it"
     elif children:
-        reason, hint = "it has partitions or volumes on it", to_inner
+        reason, hint = "it has partitions, or volumes that use it (holders)", to_inner
     elif pttype:
         reason, hint = f"it holds a {pttype} partition table", to_inner
     elif fstype and tags.get("USAGE", "filesystem") == "filesystem":
@@ -156,7 +166,11 @@ def data_volume_disk_decision(tags: dict[str, str] | None, blkid_rc: int,
 
 
 def data_volume_disk_action(probe: Any, wanted: str, device: str = "the device") -> dict[str, Any]:
-    """Parse the raw probe outputs (blkid_rc, blkid, wipefs, lsblk) and decide; unreadable -> refuse."""
+    """Parse the raw probe results and decide; unreadable -> refuse.
+
+    probe: blkid_rc and blkid (`blkid -p -o export`), wipefs (`wipefs --no-act --json`), sysfs_dev,
+    partitions and holders (paths found under /sys/class/block).
+    """
     probe = probe if isinstance(probe, dict) else {}
     try:
         blkid_rc = int(probe.get("blkid_rc", -1))
@@ -168,7 +182,7 @@ def data_volume_disk_action(probe: Any, wanted: str, device: str = "the device")
     except ValueError:  # json.JSONDecodeError is a ValueError
         signatures = None
     try:
-        children = parse_lsblk_children(probe.get("lsblk"))
+        children = sysfs_children(probe.get("sysfs_dev"), probe.get("partitions"), probe.get("holders"))
     except ValueError:
         children = None
     return data_volume_disk_decision(tags, blkid_rc, signatures, children, wanted, device)
@@ -181,6 +195,7 @@ class FilterModule:
         """Map filter names to functions."""
         return {
             "data_volume_compact_id": data_volume_compact_id,
+            "data_volume_devnum": data_volume_devnum,
             "data_volume_find_by_volume_id": data_volume_find_by_volume_id,
             "data_volume_disk_action": data_volume_disk_action,
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def test_compact_id(value, compact):
     assert dv.data_volume_compact_id(value) == compact
 
 
-# ---- The format decision, fed with output captured from blkid/wipefs/lsblk (util-linux 2.38) ----
+# ---- The format decision, fed with output captured from blkid/wipefs (util-linux 2.38) and sysfs ----
 DEV = "/dev/loop0"
 
 
@@ -67,18 +68,18 @@ def _wipefs(*sigs: tuple[str, str]) -> str:
         {"device": "loop0", "offset": off, "type": typ, "uuid": None, "label": None} for typ, off in sigs]})
 
 
-def _lsblk(*children: tuple[str, str]) -> str:
-    return json.dumps({"blockdevices": [{"name": DEV, "type": "loop", "fstype": None, "pttype": None,
-                                         **({"children": [{"name": n, "type": t} for n, t in children]}
-                                            if children else {})}]})
+SYS = "/sys/class/block/loop0"
 
 
 def _probe(blkid: str = "", rc: int | None = None, wipefs: str | None = None,
-           lsblk: str | None = None) -> dict:
+           partitions: tuple[str, ...] = (), holders: tuple[str, ...] = ()) -> dict:
+    """Probe results as mount.yml passes them (partitions/holders: sysfs names below the device)."""
     return {"blkid_rc": (0 if blkid else 2) if rc is None else rc,
             "blkid": (f"DEVNAME={DEV}\n" + blkid) if blkid else "",
             "wipefs": _wipefs() if wipefs is None else wipefs,
-            "lsblk": _lsblk() if lsblk is None else lsblk}
+            "sysfs_dev": [f"{SYS}/dev"],
+            "partitions": [f"{SYS}/{name}/partition" for name in partitions],
+            "holders": [f"{SYS}/holders/{name}" for name in holders]}
 
 
 XFS = _probe("UUID=9924\nBLOCK_SIZE=512\nTYPE=xfs\nUSAGE=filesystem", wipefs=_wipefs(("xfs", "0x0")))
@@ -86,10 +87,10 @@ EXT4 = _probe("UUID=5d57\nVERSION=1.0\nTYPE=ext4\nUSAGE=filesystem", wipefs=_wip
 GPT = _probe("PTUUID=6833\nPTTYPE=gpt",
              wipefs=_wipefs(("gpt", "0x200"), ("gpt", "0x13fffe00"), ("PMBR", "0x1fe")))
 DOS = _probe("PTUUID=2faaa4aa\nPTTYPE=dos", wipefs=_wipefs(("dos", "0x1fe")))
-GPT_WITH_PART = dict(GPT, lsblk=_lsblk(("/dev/loop0p1", "part")))
+GPT_WITH_PART = dict(GPT, partitions=[f"{SYS}/loop0p1/partition"])
 LVM = _probe("UUID=CJer6O\nVERSION=LVM2\\ 001\nTYPE=LVM2_member\nUSAGE=raid",
              wipefs=_wipefs(("LVM2_member", "0x218")))
-LVM_ACTIVE = dict(LVM, lsblk=_lsblk(("/dev/mapper/vg-data", "lvm")))
+LVM_ACTIVE = dict(LVM, holders=[f"{SYS}/holders/dm-0"])
 RAID = _probe("UUID=097e\nLABEL=jops:0\nVERSION=1.2\nTYPE=linux_raid_member\nUSAGE=raid",
               wipefs=_wipefs(("linux_raid_member", "0x1000")))
 ISW = _probe("VERSION=1.3.00\nTYPE=isw_raid_member\nUSAGE=raid",
@@ -99,7 +100,7 @@ LUKS = _probe("VERSION=2\nUUID=8fdd\nTYPE=crypto_LUKS\nUSAGE=crypto",
 SWAP = _probe("UUID=1111\nVERSION=1\nTYPE=swap\nUSAGE=other", wipefs=_wipefs(("swap", "0xff6")))
 BACKUP_GPT_ONLY = _probe(wipefs=_wipefs(("gpt", "0x13fffe00")))
 AMBIVALENT = _probe(rc=8, wipefs=_wipefs(("xfs", "0x0"), ("ext4", "0x438")))
-PARTS_WITHOUT_TABLE = _probe(lsblk=_lsblk(("/dev/loop0p1", "part")))
+PARTS_WITHOUT_TABLE = _probe(partitions=("loop0p1", "loop0p2"))
 # The device is itself a partition with nothing inside: blkid reports only the PART_ENTRY_* tags.
 EMPTY_PARTITION = _probe("PART_ENTRY_SCHEME=gpt\nPART_ENTRY_NUMBER=1\nPART_ENTRY_DISK=7:0")
 
@@ -114,14 +115,14 @@ EMPTY_PARTITION = _probe("PART_ENTRY_SCHEME=gpt\nPART_ENTRY_NUMBER=1\nPART_ENTRY
     pytest.param(GPT_WITH_PART, "refuse", "partitions", id="gpt-with-partition"),
     pytest.param(PARTS_WITHOUT_TABLE, "refuse", "partitions", id="partitions-only"),
     pytest.param(LVM, "refuse", "LVM physical volume", id="lvm"),
-    pytest.param(LVM_ACTIVE, "refuse", "partitions or volumes", id="lvm-active"),
+    pytest.param(LVM_ACTIVE, "refuse", "volumes that use it (holders)", id="lvm-active"),
     pytest.param(RAID, "refuse", "RAID member (linux_raid_member)", id="md-raid"),
     pytest.param(ISW, "refuse", "RAID member (isw_raid_member)", id="intel-raid"),
     pytest.param(LUKS, "refuse", "encrypted volume (crypto_LUKS)", id="luks"),
     pytest.param(SWAP, "refuse", "swap signature", id="swap"),
     pytest.param(BACKUP_GPT_ONLY, "refuse", "wipefs finds signatures on it (gpt)", id="backup-gpt-only"),
     pytest.param(AMBIVALENT, "refuse", "more than one signature", id="ambivalent"),
-    pytest.param(dict(XFS, lsblk=_lsblk(("/dev/loop0p1", "part"))), "refuse", "partitions",
+    pytest.param(dict(XFS, partitions=[f"{SYS}/loop0p1/partition"]), "refuse", "partitions",
                  id="fs-and-partition"),
     pytest.param(dict(XFS, blkid="DEVNAME=/dev/loop0\nPTTYPE=dos\nTYPE=xfs\nUSAGE=filesystem"), "refuse",
                  "dos partition table", id="fs-and-table"),
@@ -143,8 +144,9 @@ def test_disk_action(probe, action, in_reason):
     pytest.param(dict(_probe(), blkid="garbage without equals sign"), id="blkid-garbage"),
     pytest.param(dict(_probe(), wipefs="not json"), id="wipefs-garbage"),
     pytest.param(dict(_probe(), wipefs='{"other": []}'), id="wipefs-no-signatures-key"),
-    pytest.param(dict(_probe(), lsblk=""), id="lsblk-empty"),
-    pytest.param(dict(_probe(), lsblk='{"blockdevices": []}'), id="lsblk-no-device"),
+    pytest.param(dict(_probe(), sysfs_dev=[]), id="not-in-sysfs"),
+    pytest.param(dict(_probe(), sysfs_dev=[f"{SYS}/dev", "/sys/class/block/loop9/dev"]), id="twice-in-sysfs"),
+    pytest.param(dict(_probe(), partitions=None), id="partitions-not-listed"),
 ])
 def test_unreadable_probe_is_refused(probe):
     decision = dv.data_volume_disk_action(probe, "xfs", DEV)
@@ -154,10 +156,10 @@ def test_unreadable_probe_is_refused(probe):
 
 def test_refuse_message_names_device_shows_findings_and_the_way_out():
     message = dv.data_volume_disk_action(GPT_WITH_PART, "xfs", DEV)["message"]
-    assert message.startswith("Refusing to format /dev/loop0: it has partitions or volumes on it.")
+    assert message.startswith("Refusing to format /dev/loop0: it has partitions, or volumes that use it")
     assert "blkid -p: PTUUID=6833 PTTYPE=gpt" in message
     assert "wipefs -n: gpt at 0x200, gpt at 0x13fffe00, PMBR at 0x1fe" in message
-    assert "lsblk: /dev/loop0p1 (part)" in message
+    assert "sysfs: /dev/loop0p1 (partition)" in message
     assert "Nothing was changed" in message
     assert ("point data_volume_device at the partition or volume that holds the filesystem (/dev/loop0p1)"
             in message)
@@ -182,8 +184,26 @@ def test_blkid_export_escapes_are_undone():
     assert dv.parse_blkid_export("DEVNAME=/dev/x\nVERSION=LVM2\\ 001\n") == {"VERSION": "LVM2 001"}
 
 
-def test_nested_lsblk_children_are_all_listed():
-    text = json.dumps({"blockdevices": [{"name": DEV, "type": "loop", "children": [
-        {"name": "/dev/loop0p1", "type": "part",
-         "children": [{"name": "/dev/mapper/c", "type": "crypt"}]}]}]})
-    assert [c["name"] for c in dv.parse_lsblk_children(text)] == ["/dev/loop0p1", "/dev/mapper/c"]
+def test_sysfs_children_lists_partitions_then_holders():
+    partitions = [f"{SYS}/loop0p2/partition", f"{SYS}/loop0p1/partition", f"{SYS}/queue/other"]
+    children = dv.sysfs_children([f"{SYS}/dev"], partitions, [f"{SYS}/holders/md127"])
+    assert children == [{"name": "/dev/loop0p1", "type": "partition"},
+                        {"name": "/dev/loop0p2", "type": "partition"},
+                        {"name": "/dev/md127", "type": "holder"}]
+
+
+def test_a_partition_is_not_its_own_child():
+    own = "/sys/class/block/loop0p1"
+    probe = dict(EMPTY_PARTITION, sysfs_dev=[f"{own}/dev"], partitions=[f"{own}/partition"])
+    assert dv.data_volume_disk_action(probe, "xfs", "/dev/loop0p1")["action"] == "create"
+
+
+@pytest.mark.parametrize(("major", "minor"), [(7, 0), (7, 1), (259, 0), (202, 80), (8, 300), (4095, 1048575)])
+def test_devnum_matches_the_kernel_encoding(major, minor):
+    assert dv.data_volume_devnum(os.makedev(major, minor)) == f"{major}:{minor}"
+    assert dv.data_volume_devnum(str(os.makedev(major, minor))) == f"{major}:{minor}"
+
+
+@pytest.mark.parametrize("value", [None, "", "7:1", -1, True, 1.5])
+def test_devnum_of_garbage_is_empty(value):
+    assert dv.data_volume_devnum(value) == ""

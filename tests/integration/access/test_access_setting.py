@@ -90,3 +90,17 @@ def test_provision_refuses_before_any_aws_call(ansible_runner, aws_env, ec2_emul
     assert ec2.describe_key_pairs()["KeyPairs"] == []
     assert [g for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] != "default"] == []
     assert ec2.describe_instances()["Reservations"] == []
+
+
+def test_update_refuses_a_bad_access_setting_before_starting_anything(ansible_runner) -> None:
+    bad = {"jupyterops_access": "public", "ec2_host_jupyter_public": False}
+    proc = ansible_runner(["ansible-playbook", "playbooks/update.yml", "-i", "localhost,", "-c", "local",
+                           "-e", "jupyterops_hosts=localhost",
+                           "-e", "update_lock_dir=/nonexistent/jupyterops-test", "-e", json.dumps(bad)],
+                          timeout=120)
+    out = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode != 0, out[-3000:]
+    assert "ec2_host_jupyter_public=False disagrees with jupyterops_access=public" in out
+    # Refused on the controller before the instances are started or any host is touched.
+    assert "Read the instances' state" not in out
+    assert "changed=0" in out

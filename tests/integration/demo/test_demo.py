@@ -156,6 +156,66 @@ def test_second_build_changes_nothing(demo: Demo) -> None:
     assert recap and all(r[1] == 0 for r in recap.values()), recap
 
 
+# A local apt repository in the container with two R packages from Debian's point of view
+# (r-*): r-cran-jupyteropstest 1.0 installed, 2.0 offered (the rollback can go back to 1.0);
+# r-cran-jupyteropsgone 1.0 installed, only 2.0 offered (the rollback cannot restore it).
+FAKE_R_REPO = r"""
+set -eu
+repo=/srv/jupyterops-test-repo
+mkdir -p "$repo" /tmp/fakedeb
+build() {
+  d=/tmp/fakedeb/$1-$2; mkdir -p "$d/DEBIAN"
+  printf 'Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: t <t@x.invalid>\nDescription: test\n' \
+    "$1" "$2" > "$d/DEBIAN/control"
+  dpkg-deb --build --root-owner-group "$d" "/tmp/fakedeb/$1_$2_all.deb" >/dev/null
+}
+build r-cran-jupyteropstest 1.0; build r-cran-jupyteropstest 2.0
+build r-cran-jupyteropsgone 1.0; build r-cran-jupyteropsgone 2.0
+cp /tmp/fakedeb/r-cran-jupyteropstest_1.0_all.deb /tmp/fakedeb/r-cran-jupyteropstest_2.0_all.deb \
+   /tmp/fakedeb/r-cran-jupyteropsgone_2.0_all.deb "$repo/"
+: > "$repo/Packages"
+for f in "$repo"/*.deb; do
+  dpkg-deb -f "$f" Package Version Architecture Maintainer Description >> "$repo/Packages"
+  printf 'Filename: ./%s\nSize: %s\nSHA256: %s\n\n' "$(basename "$f")" "$(stat -c %s "$f")" \
+    "$(sha256sum "$f" | cut -d' ' -f1)" >> "$repo/Packages"
+done
+echo "deb [trusted=yes] file:$repo ./" > /etc/apt/sources.list.d/jupyterops-test.list
+dpkg -i /tmp/fakedeb/r-cran-jupyteropstest_1.0_all.deb \
+  /tmp/fakedeb/r-cran-jupyteropsgone_1.0_all.deb >/dev/null
+apt-get update -qq
+"""
+FAKE_R_REPO_REMOVE = """
+dpkg -P r-cran-jupyteropstest r-cran-jupyteropsgone >/dev/null
+rm -rf /etc/apt/sources.list.d/jupyterops-test.list /srv/jupyterops-test-repo /tmp/fakedeb
+apt-get update -qq
+"""
+
+
+def _instance_state(demo: Demo) -> str:
+    """The demo instance's state in the EC2 emulator."""
+    import boto3
+
+    emulator = json.loads((demo.state / "emulator.json").read_text())
+    ec2 = boto3.client("ec2", endpoint_url=emulator["url"],
+                       region_name=emulator.get("region", "eu-west-1"),
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    reservations = ec2.describe_instances(Filters=[
+        {"Name": "tag:Name", "Values": ["jupyter-demo"]},
+        {"Name": "tag:Project", "Values": ["jupyterops-demo"]},
+        {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]},
+    ])["Reservations"]
+    states = [i["State"]["Name"] for r in reservations for i in r["Instances"]]
+    assert len(states) == 1, states
+    return states[0]
+
+
+def _in_container(demo: Demo, script: str) -> str:
+    proc = subprocess.run(["podman", "exec", "-i", demo.container, "bash"], input=script,
+                          text=True, capture_output=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
 def test_monthly_update_twice_then_a_broken_pin_is_rolled_back(demo: Demo, tmp_path: Path) -> None:
     first = demo.run("play", "playbooks/update.yml")
     assert first.returncode == 0, (first.stdout + first.stderr)[-6000:]
@@ -167,11 +227,45 @@ def test_monthly_update_twice_then_a_broken_pin_is_rolled_back(demo: Demo, tmp_p
     lock = demo.state / "locks" / "jupyter-demo" / "env-lock.txt"
     assert "jupyterlab==" in lock.read_text()
 
+    # The broken update runs on a STOPPED instance whose OS upgrade also changes R packages.
+    _in_container(demo, FAKE_R_REPO)
+    stop = demo.run("play", "playbooks/stop.yml")
+    assert stop.returncode == 0, (stop.stdout + stop.stderr)[-4000:]
+    assert _instance_state(demo) == "stopped"
+
     broken = demo.run("play", "playbooks/update.yml", "-e",
                       json.dumps({"jupyterlab_pip_packages": ["ipykernel==5.5.6"]}))
     out = broken.stdout + broken.stderr
     assert broken.returncode != 0, out[-4000:]
-    assert "rolled back" in out, out[-4000:]
+    # The report: what failed, then what was (and was not) restored.
+    failed = re.compile(r'^\s*update failed on jupyter-demo at "[^"]+": .*ResolutionImpossible', re.M)
+    assert failed.search(out), out[-4000:]
+    restored = re.search(r"^\s*restored: (.*)$", out, re.M)
+    assert restored, out[-4000:]
+    assert "Python environment (env-lock.txt)" in restored.group(1)
+    assert "R packages (1 reinstalled at the locked version: r-cran-jupyteropstest=1.0)" in restored.group(1)
+    assert "instance state (stopped again)" in restored.group(1)
+    assert re.search(r"^\s*not restored: R packages whose locked version apt no longer offers: "
+                     r"r-cran-jupyteropsgone=1\.0$", out, re.M), out[-4000:]
+    assert re.search(r"^\s*smoke test after the rollback: passed$", out, re.M), out[-4000:]
+    assert _instance_state(demo) == "stopped"
+    versions = _in_container(demo, "dpkg-query -W r-cran-jupyteropstest r-cran-jupyteropsgone\n")
+    assert versions.split() == ["r-cran-jupyteropsgone", "2.0", "r-cran-jupyteropstest", "1.0"], versions
+    _in_container(demo, FAKE_R_REPO_REMOVE)
+
+    # An instance that cannot be reached is stopped again too, and the run fails with its report.
+    unreachable = demo.run("play", "playbooks/update.yml", "-e", json.dumps({"ec2_host_connection_vars": {
+        "ansible_connection": "containers.podman.podman", "ansible_host": "jupyterops-test-no-such-host",
+        "ansible_user": "root", "ansible_python_interpreter": "/usr/bin/python3"}}))
+    out = unreachable.stdout + unreachable.stderr
+    assert unreachable.returncode != 0, out[-4000:]
+    assert re.search(r"^\s*update failed on jupyter-demo: the host became unreachable", out, re.M), \
+        out[-4000:]
+    assert re.search(r"^\s*restored: instance state \(stopped again\)$", out, re.M), out[-4000:]
+    assert _instance_state(demo) == "stopped"
+
+    start = demo.run("play", "playbooks/start.yml")
+    assert start.returncode == 0, (start.stdout + start.stderr)[-4000:]
     cert = demo.certificate(tmp_path / "cert.pem")
     result = smoke(demo.url, demo.password(), DEFAULT_CHECKS, cafile=str(cert))
     outputs = {r["kernel"]: r["output"] for r in result["results"]}

@@ -38,11 +38,13 @@ molecule: images ## every Molecule scenario
 test: images lint ## the full suite: lint, unit, integration and Molecule scenarios
 	$(BIN)/pytest tests $(PYTEST_ARGS)
 
-demo: images ## the whole build against the local EC2 emulator and a local container
-	@bash scripts/demo.sh up
+# ACCESS= (public, a container over podman) or ACCESS=tunnel (the defaults over SSH: tunnel mode, data disk).
+ACCESS ?=
+demo: images ## the whole build against the local EC2 emulator and a local container (ACCESS=tunnel: over SSH)
+	@ACCESS=$(ACCESS) bash scripts/demo.sh up
 
-demo-down: setup ## remove everything `make demo` created
-	@bash scripts/demo.sh down
+demo-down: setup ## remove everything `make demo` created (both forms)
+	@ACCESS=$(ACCESS) bash scripts/demo.sh down
 
 bench: images ## benchmarks (tables on stdout, JSON under .cache/bench)
 	@bash scripts/bench.sh

@@ -16,6 +16,13 @@ The patches (see ../shared/ENVIRONMENT.md):
    we apply those tags to the AMI's snapshot instead, as AWS does.
 3. DescribeVolumes omits ``SnapshotId`` for a volume not made from a snapshot (AWS returns "");
    amazon.aws ``ec2_vol_info`` then fails with KeyError 'snapshot_id'. We default it to "".
+
+Attach hook (not a moto gap: a way to make the attachment visible on a stand-in instance): with
+``--attach-hook CMD`` (or the env var JUPYTEROPS_EC2_ATTACH_HOOK, or ``Ec2Emulator(attach_hook=...)``)
+``CMD attach VOLUME_ID INSTANCE_ID DEVICE`` runs after every successful AttachVolume (also the
+instance's root volume at launch) and ``CMD detach VOLUME_ID INSTANCE_ID DEVICE`` after every
+DetachVolume (also at termination). tests/harness/ssh_host.py's ``hook`` command makes the NVMe
+by-id symlink of the volume in the SSH test host with it.
 """
 
 from __future__ import annotations
@@ -23,8 +30,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import signal
 import socket
+import subprocess
 import sys
 import time
 import urllib.request
@@ -40,6 +49,30 @@ DUMMY_CREDENTIALS = {
 }
 
 _PATCHED = False
+ATTACH_HOOK_ENV = "JUPYTEROPS_EC2_ATTACH_HOOK"
+# Command (argv list) run on attach/detach; see set_attach_hook.
+_ATTACH_HOOK: list[str] = shlex.split(os.environ.get(ATTACH_HOOK_ENV, ""))
+
+
+def set_attach_hook(command: str | list[str] | None) -> None:
+    """Run command + [attach|detach, volume id, instance id, device] after each (de)attachment."""
+    global _ATTACH_HOOK
+    _ATTACH_HOOK = shlex.split(command) if isinstance(command, str) else list(command or [])
+
+
+def _run_attach_hook(action: str, volume_id: str, instance_id: str, device: str) -> None:
+    """Run the attach hook once (bounded); its failure is logged, never raised into the API call."""
+    if not _ATTACH_HOOK:
+        return
+    try:
+        proc = subprocess.run([*_ATTACH_HOOK, action, volume_id, instance_id, device or ""],
+                              capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        print(f"attach hook {action} {volume_id}: {exc}", file=sys.stderr, flush=True)
+        return
+    if proc.returncode != 0:
+        print(f"attach hook {action} {volume_id} failed ({proc.returncode}): {proc.stderr.strip()}",
+              file=sys.stderr, flush=True)
 
 
 def patch_moto() -> None:
@@ -84,6 +117,24 @@ def patch_moto() -> None:
         return ami
 
     amis.AmiBackend.create_image = _create_image  # type: ignore[method-assign]
+
+    ebs = elastic_block_store.EBSBackend
+    attach_volume, detach_volume = ebs.attach_volume, ebs.detach_volume
+
+    def _attach_volume(self: Any, volume_id: str, instance_id: str, device_path: str,
+                       *args: Any, **kwargs: Any) -> Any:
+        attachment = attach_volume(self, volume_id, instance_id, device_path, *args, **kwargs)
+        if attachment is not None:
+            _run_attach_hook("attach", volume_id, instance_id, device_path)
+        return attachment
+
+    def _detach_volume(self: Any, volume_id: str, instance_id: str, device_path: str) -> Any:
+        attachment = detach_volume(self, volume_id, instance_id, device_path)
+        _run_attach_hook("detach", volume_id, instance_id, attachment.device)
+        return attachment
+
+    ebs.attach_volume = _attach_volume  # type: ignore[method-assign]
+    ebs.detach_volume = _detach_volume  # type: ignore[method-assign]
     _PATCHED = True
 
 
@@ -104,7 +155,9 @@ class Ec2Emulator:
     """moto server in a thread of this process, bound to loopback, seeded for determinism."""
 
     def __init__(self, port: int | None = None, seed: int | None = DEFAULT_SEED,
-                 region: str = DEFAULT_REGION) -> None:
+                 region: str = DEFAULT_REGION, attach_hook: str | list[str] | None = None) -> None:
+        if attach_hook is not None:
+            set_attach_hook(attach_hook)
         self.host = "127.0.0.1"
         self.port = port or free_port(self.host)
         self.seed = seed
@@ -184,7 +237,8 @@ def _alive(pid: int) -> bool:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the emulator in the foreground until SIGTERM/SIGINT."""
-    emulator = Ec2Emulator(port=args.port, seed=args.seed, region=args.region).start()
+    emulator = Ec2Emulator(port=args.port, seed=args.seed, region=args.region,
+                           attach_hook=args.attach_hook or None).start()
     if args.state_dir:
         state_dir = Path(args.state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
@@ -217,11 +271,10 @@ def cmd_start(args: argparse.Namespace) -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     port = args.port or free_port()
     log = open(state_dir / "emulator.log", "ab")  # noqa: SIM115 - handed to the child
-    import subprocess
-
+    hook = ["--attach-hook", args.attach_hook] if args.attach_hook else []
     proc = subprocess.Popen(
         [sys.executable, os.path.abspath(__file__), "serve", "--port", str(port),
-         "--seed", str(args.seed), "--region", args.region, "--state-dir", str(state_dir)],
+         "--seed", str(args.seed), "--region", args.region, "--state-dir", str(state_dir), *hook],
         stdout=log, stderr=log, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     _wait_for(url)
@@ -270,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--port", type=int, default=0)
             p.add_argument("--seed", type=int, default=DEFAULT_SEED)
             p.add_argument("--region", default=DEFAULT_REGION)
+            p.add_argument("--attach-hook", default=os.environ.get(ATTACH_HOOK_ENV, ""),
+                           help=f"command run on every (de)attachment (default: ${ATTACH_HOOK_ENV})")
     args = parser.parse_args(argv)
     return int(args.func(args))
 

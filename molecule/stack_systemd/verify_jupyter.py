@@ -7,6 +7,7 @@ Modes:
   busy  - log in, start a python3 kernel, submit a long cell, wait until the kernel is busy, close the
           websocket and leave the kernel running (idle auto-stop test). Prints the kernel id.
   interrupt - log in and interrupt the kernel --kernel (ends the long cell); prints its state.
+  login - only the login (TLS verified as in user); prints its status (302 accepted, 200 refused).
 The password comes from the JUPYTER_PASSWORD environment variable.
 """
 
@@ -191,7 +192,7 @@ async def interrupt_mode(session: Session, password: str, kernel_id: str) -> dic
 def main() -> int:
     """Entry point."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["user", "busy", "interrupt"])
+    parser.add_argument("mode", choices=["user", "busy", "interrupt", "login"])
     parser.add_argument("--kernel", default="")
     parser.add_argument("--host", default="localhost")
     parser.add_argument("--port", type=int, required=True)
@@ -202,6 +203,8 @@ def main() -> int:
     session = Session(args.host, args.port, args.cafile)
     if args.mode == "user":
         result = asyncio.run(user_mode(session, password))
+    elif args.mode == "login":
+        result = {"login_status": session.login(password)}
     elif args.mode == "busy":
         result = asyncio.run(busy_mode(session, password, args.busy_seconds))
     else:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,19 +17,14 @@ from pathlib import Path
 import pytest
 
 from plugins.module_utils._jupyter_probe import DEFAULT_CHECKS, smoke
+from tests.harness.ec2_emulator import free_port
+from tests.harness.playbook_output import changed_tasks, recap
 
 # One demo, used in order by every test here: keep them on one pytest-xdist worker.
 pytestmark = pytest.mark.xdist_group("demo")
 
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
-RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Demo:
@@ -39,7 +33,7 @@ class Demo:
     def __init__(self, tmp: Path) -> None:
         self.state = tmp / "demo-state"
         self.container = "jupyterops-test-demo"
-        self.port = _free_port()
+        self.port = free_port()
         self.env = dict(os.environ) | {
             "DEMO_STATE": str(self.state), "DEMO_CONTAINER": self.container,
             "DEMO_PORT": str(self.port), "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
@@ -64,25 +58,6 @@ class Demo:
         return dest
 
 
-def _recap(output: str) -> dict[str, tuple[int, int, int, int]]:
-    """Per host ok/changed/unreachable/failed of the last play recap in output."""
-    result: dict[str, tuple[int, int, int, int]] = {}
-    for host, ok, changed, unreachable, failed in RECAP.findall(output):
-        result[host] = (int(ok), int(changed), int(unreachable), int(failed))
-    return result
-
-
-def _changed_tasks(output: str) -> list[str]:
-    """Names of the tasks that reported changed (default stdout callback)."""
-    task, changed = "", []
-    for line in output.splitlines():
-        if line.startswith("TASK ["):
-            task = line[6:line.rfind("]")]
-        elif line.startswith("changed:"):
-            changed.append(task)
-    return changed
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory):
     demo = Demo(tmp_path_factory.mktemp("demo"))
@@ -96,8 +71,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory):
 def test_first_build_answers_with_a_summary(demo: Demo) -> None:
     out = demo.first.stdout + demo.first.stderr
     assert demo.first.returncode == 0, out[-6000:]
-    recap = _recap(demo.first.stdout)
-    assert recap and all(r[3] == 0 and r[2] == 0 for r in recap.values()), recap
+    result = recap(demo.first.stdout)
+    assert result and all(r[3] == 0 and r[2] == 0 for r in result.values()), result
     assert f"JupyterLab on jupyter-demo: {demo.url}" in out
     assert "Password: kept on the controller in" in out
     assert re.search(r"Instance: i-[0-9a-f]+ \(t3\.medium, running\)", out), out[-3000:]
@@ -152,8 +127,8 @@ def test_browser_logs_in_and_runs_python_and_r(demo: Demo) -> None:
 def test_second_build_changes_nothing(demo: Demo) -> None:
     again = demo.run("up")
     assert again.returncode == 0, (again.stdout + again.stderr)[-6000:]
-    recap = _recap(again.stdout)
-    assert recap and all(r[1] == 0 for r in recap.values()), recap
+    result = recap(again.stdout)
+    assert result and all(r[1] == 0 for r in result.values()), result
 
 
 # A local apt repository in the container with two R packages from Debian's point of view
@@ -221,7 +196,7 @@ def test_monthly_update_twice_then_a_broken_pin_is_rolled_back(demo: Demo, tmp_p
     assert first.returncode == 0, (first.stdout + first.stderr)[-6000:]
     second = demo.run("play", "playbooks/update.yml")
     assert second.returncode == 0, (second.stdout + second.stderr)[-6000:]
-    changed = _changed_tasks(second.stdout)
+    changed = changed_tasks(second.stdout)
     # Only the data volume snapshot changes on a second update.
     assert changed and all("snapshot" in task.lower() for task in changed), changed
     lock = demo.state / "locks" / "jupyter-demo" / "env-lock.txt"

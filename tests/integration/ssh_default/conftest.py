@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import socket
 import subprocess
 import sys
 import time
@@ -15,38 +13,13 @@ from typing import Any
 
 import pytest
 
+from tests.harness.ec2_emulator import free_port
+from tests.harness.playbook_output import changed_tasks, recap  # noqa: F401 - used by the tests
 from tests.harness.ssh_host import SshHost, by_id_name
 
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
-RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 TIMINGS = REPO / ".cache" / "ssh_default" / "timings.json"
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def recap(output: str) -> dict[str, tuple[int, int, int, int]]:
-    """Per host ok/changed/unreachable/failed of the play recaps in output (the last one wins)."""
-    result: dict[str, tuple[int, int, int, int]] = {}
-    for host, ok, changed, unreachable, failed in RECAP.findall(output):
-        result[host] = (int(ok), int(changed), int(unreachable), int(failed))
-    return result
-
-
-def changed_tasks(output: str) -> list[str]:
-    """Names of the tasks that reported changed (default stdout callback)."""
-    task, changed = "", []
-    for line in output.splitlines():
-        if line.startswith("TASK ["):
-            task = line[6:line.rfind("]")]
-        elif line.startswith("changed:"):
-            changed.append(task)
-    return changed
 
 
 class SshDemo:

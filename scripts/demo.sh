@@ -67,9 +67,6 @@ ssh_env() {
   export JUPYTEROPS_DEMO_SSH_PORT=$port
   # The stand-in's host keys (ssh-keyscan by the harness); host key checking stays on.
   export ANSIBLE_SSH_COMMON_ARGS="-o UserKnownHostsFile=$STATE/known_hosts"
-  # Facts of this demo's host only: the shared cache (.cache/facts, gathering=smart) would hand a
-  # rebuilt instance with the same name the old one's facts.
-  export ANSIBLE_CACHE_PLUGIN_CONNECTION=$STATE/facts
 }
 
 # Any playbook against the demo, e.g. `scripts/demo.sh play playbooks/update.yml`.

@@ -60,7 +60,6 @@ class SshDemo:
         return self.env | {
             "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
             "ANSIBLE_SSH_COMMON_ARGS": f"-o UserKnownHostsFile={self.known_hosts}",
-            "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(self.state / "facts-static"),
         }
 
     def exec(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -74,18 +74,29 @@ def _start_busy_kernel(demo: SshDemo, seconds: int = 900) -> str:
         ws_url = demo.url.replace("http://", "ws://") + f"api/kernels/{kernel}/channels?session_id=busy"
         conn = await websocket.websocket_connect(httpclient.HTTPRequest(
             ws_url, headers={"Cookie": session.cookie_header(), **session.auth_headers()}))
-        await conn.write_message(json.dumps(_message(f"import time; time.sleep({seconds})", "busy")))
+        request = _message(f"import time; time.sleep({seconds})", "busy")
+        await conn.write_message(json.dumps(request))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             raw = await asyncio.wait_for(conn.read_message(), timeout=60)
-            if isinstance(raw, str) and json.loads(raw).get("content", {}).get("execution_state") == "busy":
+            if not isinstance(raw, str):
+                continue
+            reply = json.loads(raw)
+            # A new kernel also reports busy while it answers its own kernel_info request: wait for the
+            # busy status of this execute request.
+            if (reply.get("content", {}).get("execution_state") == "busy"
+                    and reply.get("parent_header", {}).get("msg_id") == request["header"]["msg_id"]):
                 break
         conn.close()
 
     asyncio.run(submit())
-    status, _, body = session.request("GET", f"api/kernels/{kernel}")
-    assert json.loads(body)["execution_state"] == "busy", body
-    return kernel
+    body = b""
+    for _ in range(30):
+        status, _, body = session.request("GET", f"api/kernels/{kernel}")
+        if json.loads(body)["execution_state"] == "busy":
+            return kernel
+        time.sleep(1)
+    raise AssertionError(f"the kernel never reported busy: {body!r}")
 
 
 def _interrupt(demo: SshDemo, kernel: str) -> None:

@@ -18,20 +18,49 @@ from typing import Any
 TRUE_WORDS = ("true", "yes", "on")
 FALSE_WORDS = ("false", "no", "off")
 # A system directory (and "/", the parent of them all) is never a data, notebook or prefix path.
-SYSTEM_DIRS = ("/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/proc",
-               "/sys", "/dev", "/run", "/var")
+SYSTEM_DIRS = (
+    "/etc",
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/boot",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/run",
+    "/var",
+)
 # Nothing of the project lives below these: kernel and device pseudo-filesystems.
 PSEUDO_DIRS = ("/proc", "/sys", "/dev")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # conda MatchSpec as written in a package list: [channel::]name[ version][ build], no options.
-_CONDA_SPEC = re.compile(r"^([A-Za-z0-9_.\-/]+::)?[A-Za-z0-9_][A-Za-z0-9_.\-]*"
-                         r"(\s*[=<>!~]{0,2}\s*[A-Za-z0-9_.*+!,|<>=~\-]*)?(\s*\[[A-Za-z0-9_=.*,' \-]+\])?$")
+_CONDA_SPEC = re.compile(
+    r"^([A-Za-z0-9_.\-/]+::)?[A-Za-z0-9_][A-Za-z0-9_.\-]*"
+    r"([\s=<>!~,.*|+A-Za-z0-9_\-]*)(\[[A-Za-z0-9_=.*,'\s\-]+\])?$"
+)
 _GIT_TRANSPORT = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*::")
 # What the playbooks pass for a variable that is not set (query('ansible.builtin.vars', ..., default=UNSET)).
 UNSET = "__jupyterops_unset__"
 _SECRET = re.compile(r"password|secret|token|private_key|_key_content|api_key", re.I)
-RULES = ("bool", "text", "multiline", "path", "optional_path", "env_names", "git_repos", "pip_specs",
-         "conda_specs", "finite", "list", "string", "nonempty")
+RULES = (
+    "bool",
+    "text",
+    "multiline",
+    "path",
+    "optional_path",
+    "env_names",
+    "git_repos",
+    "pip_specs",
+    "conda_specs",
+    "finite",
+    "list",
+    "string",
+    "nonempty",
+)
 
 
 def _shown(name: str, value: Any) -> str:
@@ -66,7 +95,7 @@ def strict_bool_error(name: str, value: Any) -> str | None:
         return None
     if isinstance(value, str) and value.strip().lower() in TRUE_WORDS + FALSE_WORDS:
         return None
-    return (f"{name} must be a boolean: true or false (also yes/no, on/off) (got {_shown(name, value)}).")
+    return f"{name} must be a boolean: true or false (also yes/no, on/off) (got {_shown(name, value)})."
 
 
 def path_error(name: str, value: Any) -> str | None:
@@ -79,13 +108,19 @@ def path_error(name: str, value: Any) -> str | None:
     if normal.startswith("//"):
         normal = "/" + normal.lstrip("/")
     if normal != value:
-        return (f"{name} must be a normalised path without '.', '..', '//' or a trailing '/' "
-                f"(got {value!r}; normalised: {normal!r}).")
+        return (
+            f"{name} must be a normalised path without '.', '..', '//' or a trailing '/' "
+            f"(got {value!r}; normalised: {normal!r})."
+        )
     if normal == "/" or normal in SYSTEM_DIRS:
-        return (f"{name} must not be / or a system directory ({', '.join(SYSTEM_DIRS)}): it would be "
-                f"mounted over, owned by the service user or filled with data (got {value!r}).")
+        return (
+            f"{name} must not be / or a system directory ({', '.join(SYSTEM_DIRS)}): it would be "
+            f"mounted over, owned by the service user or filled with data (got {value!r})."
+        )
     if any(normal.startswith(top + "/") for top in PSEUDO_DIRS):
-        return f"{name} must not be inside {', '.join(PSEUDO_DIRS)} (kernel and device files) (got {value!r})."
+        return (
+            f"{name} must not be inside {', '.join(PSEUDO_DIRS)} (kernel and device files) (got {value!r})."
+        )
     return None
 
 
@@ -98,8 +133,10 @@ def _git_entry_error(name: str, entry: Any) -> str | None:
     if text.startswith("-"):
         return f"{name}: repository {repo!r} starts with '-' and would be read by git as an option."
     if _GIT_TRANSPORT.match(text):
-        return (f"{name}: repository {repo!r} uses a '<transport>::' remote helper (such as ext:: or fd::), "
-                "which runs commands; use an https://, ssh:// or git@host:path URL.")
+        return (
+            f"{name}: repository {repo!r} uses a '<transport>::' remote helper (such as ext:: or fd::), "
+            "which runs commands; use an https://, ssh:// or git@host:path URL."
+        )
     if isinstance(entry, Mapping):
         for key in ("dest", "version"):
             field = entry.get(key)
@@ -127,8 +164,8 @@ def _conda_entry_error(entry: Any) -> str | None:
     """Why one conda entry is not a package spec, or None."""
     if not isinstance(entry, str) or not entry.strip():
         return f"{entry!r} is not a package spec string"
-    if entry.lstrip().startswith("-"):
-        return f"{entry!r} starts with '-' (conda would read it as an option)"
+    if any(token.startswith("-") for token in entry.split()):
+        return f"{entry!r} has a word starting with '-' (conda would read it as an option)"
     if not _CONDA_SPEC.match(entry.strip()):
         return f"{entry!r} is not a conda package spec ([channel::]name[ version][ build])"
     return None
@@ -151,8 +188,10 @@ def rule_error(name: str, rule: str, value: Any) -> str | None:
         for text in _strings(value):
             where = control_character(text, allow_newline=rule == "multiline")
             if where:
-                return (f"{name} contains a control character ({where}); values written into unit files, "
-                        "init scripts, environment files and configs must be one line of printable text.")
+                return (
+                    f"{name} contains a control character ({where}); values written into unit files, "
+                    "init scripts, environment files and configs must be one line of printable text."
+                )
         return None
     if rule == "path":
         return path_error(name, value)
@@ -160,7 +199,8 @@ def rule_error(name: str, rule: str, value: Any) -> str | None:
         return None if value == "" else path_error(name, value)
     if rule == "env_names":
         if not isinstance(value, Mapping):
-            return f"{name} must be a mapping of environment variable names to values (got {type(value).__name__})."
+            kind = type(value).__name__
+            return f"{name} must be a mapping of environment variable names to values (got a {kind})."
         bad = [str(k) for k in value if not isinstance(k, str) or not _ENV_NAME.match(k)]
         if bad:
             return f"{name} has invalid environment variable names {bad}: names match [A-Za-z_][A-Za-z0-9_]*."
@@ -175,8 +215,11 @@ def rule_error(name: str, rule: str, value: Any) -> str | None:
         check = _pip_entry_error if rule == "pip_specs" else _conda_entry_error
         bad = [error for error in map(check, _entries(value)) if error]
         if bad:
-            kind = "PEP 508 requirements such as 'numpy>=2' or 'pandas[excel]==2.3.3'" if rule == "pip_specs" \
+            kind = (
+                "PEP 508 requirements such as 'numpy>=2' or 'pandas[excel]==2.3.3'"
+                if rule == "pip_specs"
                 else "conda specs such as 'numpy' or 'conda-forge::r-base>=4.4'"
+            )
             return f"{name} entries must be {kind}: {'; '.join(bad)}."
         return None
     if rule == "finite":
@@ -191,12 +234,15 @@ def rule_error(name: str, rule: str, value: Any) -> str | None:
         return None
     if rule == "list":
         if isinstance(value, str) or not isinstance(value, Sequence):
-            return f"{name} must be a list (got the {type(value).__name__} {_shown(name, value)}); write it as [...]."
+            kind = type(value).__name__
+            return f"{name} must be a list (got the {kind} {_shown(name, value)}); write it as [...]."
         return None
     if rule == "string":
         if not isinstance(value, str):
-            return (f"{name} must be a string (got a {type(value).__name__}); quote it in YAML, "
-                    "e.g. '12345' rather than 12345.")
+            return (
+                f"{name} must be a string (got a {type(value).__name__}); quote it in YAML, "
+                "e.g. '0042' rather than 0042 (which YAML reads as a number)."
+            )
         return None
     if rule == "nonempty":
         if not isinstance(value, str) or not value.strip():
@@ -206,7 +252,7 @@ def rule_error(name: str, rule: str, value: Any) -> str | None:
 
 
 def input_rules(spec: Any, explicit: Any = None) -> dict[str, list[str]]:
-    """Rules per variable: bool for bool options, text for the rest (unless multiline), then the explicit ones."""
+    """Rules per variable: bool for bool options, text for the others (unless multiline), then explicit."""
     rules: dict[str, list[str]] = {}
     for name, option in (spec or {}).items():
         kind = (option or {}).get("type", "str")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from typing import Any
 
 _TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$", re.UNICODE)
@@ -31,6 +32,34 @@ def world_cidrs(values: Any) -> list[str]:
     if not isinstance(values, list):
         return []
     return [v for v in values if (net := _network(v)) is not None and net.prefixlen == 0]
+
+
+@lru_cache(maxsize=1)
+def _botocore_regions() -> frozenset[str] | None:
+    """EC2 regions of every partition in botocore's bundled (offline) endpoint data; None without botocore."""
+    try:
+        import boto3
+    except ImportError:
+        return None
+    session = boto3.session.Session()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("ec2", partition_name=partition)
+    )
+
+
+def ec2_regions(_value: Any = None) -> list[str]:
+    """The EC2 regions this controller's botocore knows, sorted (the filter's input is ignored)."""
+    return sorted(_botocore_regions() or [])
+
+
+def region_known(region: Any, known: Any = None) -> bool:
+    """True when region is one of known (default: botocore's EC2 regions; without botocore, every string)."""
+    if not isinstance(region, str):
+        return False
+    regions = _botocore_regions() if known is None else frozenset(known)
+    return regions is None or region in regions
 
 
 def _split(values: list[str]) -> tuple[list[str], list[str]]:
@@ -145,4 +174,6 @@ class FilterModule:
             "sg_rules": sg_rules,
             "invalid_tag_keys": invalid_tag_keys,
             "instance_summary": instance_summary,
+            "region_known": region_known,
+            "ec2_regions": ec2_regions,
         }

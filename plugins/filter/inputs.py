@@ -43,6 +43,10 @@ _CONDA_SPEC = re.compile(
     r"([\s=<>!~,.*|+A-Za-z0-9_\-]*)(\[[A-Za-z0-9_=.*,'\s\-]+\])?$"
 )
 _GIT_TRANSPORT = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*::")
+# conda channel: a name (conda-forge, nvidia/label/cuda-12.4) or a channel URL; no options, no spaces.
+_CONDA_CHANNEL = re.compile(
+    r"^([A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_.\-]+)*|(https?|file|s3)://[^\s'\"#]+)$"
+)
 # What the playbooks pass for a variable that is not set (query('ansible.builtin.vars', ..., default=UNSET)).
 UNSET = "__jupyterops_unset__"
 _SECRET = re.compile(r"password|secret|token|private_key|_key_content|api_key", re.I)
@@ -52,10 +56,12 @@ RULES = (
     "multiline",
     "path",
     "optional_path",
+    "paths",
     "env_names",
     "git_repos",
     "pip_specs",
     "conda_specs",
+    "conda_channels",
     "finite",
     "list",
     "string",
@@ -171,6 +177,17 @@ def _conda_entry_error(entry: Any) -> str | None:
     return None
 
 
+def _conda_channel_error(entry: Any) -> str | None:
+    """Why one conda channel entry is not a channel name or URL, or None."""
+    if not isinstance(entry, str) or not entry.strip():
+        return f"{entry!r} is not a channel string"
+    if entry.lstrip().startswith("-"):
+        return f"{entry!r} starts with '-' (conda would read it as an option)"
+    if not _CONDA_CHANNEL.match(entry):
+        return f"{entry!r} is not a channel name or URL"
+    return None
+
+
 def _entries(value: Any) -> list[Any]:
     """List entries of value (a lone string counts as one entry)."""
     if isinstance(value, str) or not isinstance(value, Sequence):
@@ -197,10 +214,15 @@ def rule_error(name: str, rule: str, value: Any) -> str | None:
         return path_error(name, value)
     if rule == "optional_path":
         return None if value == "" else path_error(name, value)
+    if rule == "paths":
+        for entry in _entries(value):
+            error = path_error(f"{name} entry", entry)
+            if error:
+                return error
+        return None
     if rule == "env_names":
         if not isinstance(value, Mapping):
-            kind = type(value).__name__
-            return f"{name} must be a mapping of environment variable names to values (got a {kind})."
+            return f"{name} must be a mapping of environment variable names to values (got {_a_kind(value)})."
         bad = [str(k) for k in value if not isinstance(k, str) or not _ENV_NAME.match(k)]
         if bad:
             return f"{name} has invalid environment variable names {bad}: names match [A-Za-z_][A-Za-z0-9_]*."
@@ -222,6 +244,14 @@ def rule_error(name: str, rule: str, value: Any) -> str | None:
             )
             return f"{name} entries must be {kind}: {'; '.join(bad)}."
         return None
+    if rule == "conda_channels":
+        bad = [error for error in map(_conda_channel_error, _entries(value)) if error]
+        if bad:
+            return (
+                f"{name} entries must be conda channels, a name such as 'conda-forge' or a URL such as "
+                f"'https://conda.anaconda.org/conda-forge': {'; '.join(bad)}."
+            )
+        return None
     if rule == "finite":
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             return f"{name} must be a number (got {_shown(name, value)})."
@@ -234,13 +264,13 @@ def rule_error(name: str, rule: str, value: Any) -> str | None:
         return None
     if rule == "list":
         if isinstance(value, str) or not isinstance(value, Sequence):
-            kind = type(value).__name__
+            kind = _kind(value)
             return f"{name} must be a list (got the {kind} {_shown(name, value)}); write it as [...]."
         return None
     if rule == "string":
         if not isinstance(value, str):
             return (
-                f"{name} must be a string (got a {type(value).__name__}); quote it in YAML, "
+                f"{name} must be a string (got {_a_kind(value)}); quote it in YAML, "
                 "e.g. '0042' rather than 0042 (which YAML reads as a number)."
             )
         return None
@@ -249,6 +279,29 @@ def rule_error(name: str, rule: str, value: Any) -> str | None:
             return f"{name} must not be empty (got {_shown(name, value)})."
         return None
     raise ValueError(f"unknown input rule {rule!r} for {name}")
+
+
+def _kind(value: Any) -> str:
+    """The YAML name of a value's type (Ansible's tagged types such as _AnsibleTaggedStr read as string)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Mapping):
+        return "mapping"
+    if isinstance(value, Sequence):
+        return "list"
+    return "null" if value is None else type(value).__name__
+
+
+def _a_kind(value: Any) -> str:
+    """The YAML type name of value with its article: 'a string', 'an integer'."""
+    kind = _kind(value)
+    return ("an " if kind[0] in "aeiou" else "a ") + kind
 
 
 def input_rules(spec: Any, explicit: Any = None) -> dict[str, list[str]]:

@@ -46,6 +46,21 @@ notes:
     O(hostname_fallback=instance_id).
   - Two or more instances with the same name all get C(-<instance id>) appended (and a warning), so
     every name depends only on its own instance and not on listing order.
+  - "Every option is checked when the source is read, before a cache plugin is loaded, a role is assumed
+    or EC2 is called; all broken rules are reported together, one line each naming the option and what
+    it accepts, for example 'tagged_ec2: jupyter_port must be 1-65535 and not 22 (got 0)'.
+    Credentials are never shown."
+  - Type rules beyond Ansible's own conversion. Booleans must be YAML C(true) / C(false) (not C('yes'),
+    C(1)); integer options refuse C(true) / C(false); string options refuse an unquoted C(yes), C(no),
+    C(true) or C(false) (quote it).
+  - Rules of the inherited options. O(compose) and O(groups) map variable / group names (letters,
+    digits, C(_)) to Jinja expression strings (a literal needs quotes inside the string, C("'2222'")).
+    O(keyed_groups) entries are mappings with a C(key) expression and only C(prefix), C(separator),
+    C(parent_group) (a group name), C(default_value) (not with C(trailing_separator=false)),
+    C(trailing_separator) and C(leading_separator). O(cache_timeout) is 0 or more seconds,
+    O(cache_plugin) a plugin name, O(cache_connection) and O(cache_prefix) one line of text.
+    O(endpoint_url) is an C(http://) or C(https://) URL, O(assume_role_arn) an IAM role ARN
+    (C(arn:aws:iam::<account>:role/<name>)), O(profile) and the credentials one line of text.
 options:
   plugin:
     description: Token that ensures this is a source file for the plugin.
@@ -56,6 +71,8 @@ options:
     description:
       - Regions to query. When empty, the single region of O(region) (or E(AWS_REGION)) is used.
       - At least one region is required; the plugin never scans all regions.
+      - Each region (and O(region) when it is the one used) must be an EC2 region that this controller's
+        botocore knows from its bundled endpoint data; update botocore for a region newer than it.
     type: list
     elements: str
     default: []
@@ -63,6 +80,8 @@ options:
     description:
       - Tags an instance must carry, as C(key -> value) or C(key -> list of values); applied server-side
         as C(tag:KEY) filters.
+      - Keys are EC2 tag keys (1-128 letters, digits, spaces and C(_.:/=+-@)); values are one
+        line of at most 256 characters (C(*) and C(?) are EC2 wildcards), or a non-empty list of them.
     type: dict
     default: {}
   filters:
@@ -70,6 +89,7 @@ options:
       - Further server-side DescribeInstances filters (name -> value or list of values), see
         U(https://docs.aws.amazon.com/cli/latest/reference/ec2/describe-instances.html#options).
       - Use O(instance_states) instead of an C(instance-state-name) filter.
+      - The key of a C(tag:KEY) filter follows the rules of O(tags); every value is one line.
     type: dict
     default: {}
   instance_states:
@@ -86,6 +106,7 @@ options:
     description:
       - Tag whose value is the host name when O(hostname_source=tag). Characters other than letters,
         digits, C(.), C(_) and C(-) are replaced by C(-).
+      - An EC2 tag key (1-128 letters, digits, spaces and C(_.:/=+-@)), never empty.
     type: str
     default: Name
   hostname_fallback:
@@ -109,16 +130,23 @@ options:
       - Group that holds every host of this source. The values shared by all hosts (C(ansible_user),
         C(ansible_ssh_private_key_file), C(jupyter_local_port), C(jupyter_port) when set) are its group
         variables.
+      - An Ansible group name (letters, digits and C(_), not starting with a digit), neither C(all) /
+        C(ungrouped) nor one of the state groups (C(pending), C(running), C(stopped), C(shutting_down),
+        C(terminated), C(unknown)).
     type: str
     default: tagged_ec2
   ssh_user:
-    description: Login user; set as C(ansible_user) and offered to templates as C({user}).
+    description:
+      - Login user; set as C(ansible_user) and offered to templates as C({user}).
+      - A login name of 1-32 letters, digits, C(.), C(_) and C(-), not starting with C(-) or C(.) (it is
+        written into ssh commands and the ssh_config of connect.yml).
     type: str
     default: admin
   ssh_identity_file:
     description:
       - Private key file; when set it becomes C(ansible_ssh_private_key_file) and the template field
         C({identity_file}).
+      - A non-empty path on one line, without control characters or leading / trailing spaces.
     type: str
   jupyter_port:
     description:
@@ -126,9 +154,10 @@ options:
       - When unset, each host's own port is used, from the C(jupyterops:port) tag the
         jupyterops.cloud.ec2_host role sets (derived from C(jupyterops_access)); an instance without the
         tag gets the tunnel-mode port C(8889) (or C(9999) when its C(jupyterops:access) tag is C(public)).
+      - 1-65535 and not 22 (the SSH port).
     type: int
   tunnel_local_port:
-    description: Local port of the SSH tunnel, the template field C({local_port}).
+    description: Local port of the SSH tunnel, the template field C({local_port}); 1-65535.
     type: int
     default: 8889
   jupyter_url_template:
@@ -139,9 +168,12 @@ options:
         jupyterops.cloud.ec2_host role from C(jupyterops_access)): C(tunnel) (also without the tag) gives
         C(http://localhost:{local_port}/), plain HTTP through the SSH tunnel; C(public) gives
         C(https://{address}:{jupyter_port}/)."
+      - One line starting with C(http://) or C(https://).
     type: str
   ssh_tunnel_command_template:
-    description: Template of the C(ssh_tunnel_command) host variable (see the notes for the fields).
+    description:
+      - Template of the C(ssh_tunnel_command) host variable (see the notes for the fields).
+      - One non-empty line.
     type: str
     default: "ssh -N -L {local_port}:127.0.0.1:{jupyter_port} {user}@{address}"
 """
@@ -198,6 +230,7 @@ from ansible import constants as C
 from ansible.errors import AnsibleParserError
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.amazon.aws.plugins.plugin_utils.inventory import AWSInventoryBase
+from ansible_collections.jupyterops.cloud.plugins.module_utils import _tagged_ec2_options as rules
 from ansible_collections.jupyterops.cloud.plugins.plugin_utils import _tagged_ec2 as helpers
 
 
@@ -212,32 +245,49 @@ class InventoryModule(AWSInventoryBase):
         raise AnsibleParserError(message)
 
     def _check_raw_config(self, path: str, raw: dict[str, Any]) -> None:
-        """Reject unknown options and non-boolean values of boolean options (YAML true/false only)."""
+        """Reject unknown options and YAML values Ansible would convert silently (true -> 1, no -> False)."""
         definitions = C.config.get_configuration_definitions("inventory", self._load_name) or {}
         known = {"plugin"}
-        booleans = set()
+        types: dict[str, str] = {}
         for option, definition in definitions.items():
             names = {option, *(definition.get("aliases") or ())}
             known.update(names)
-            if definition.get("type") in ("bool", "boolean"):
-                booleans.update(names)
+            types.update(dict.fromkeys(names, definition.get("type") or "str"))
         for option in sorted(set(raw) - known):
             close = difflib.get_close_matches(option, known, n=3)
             hint = f"; did you mean {' or '.join(close)}?" if close else ""
             raise AnsibleParserError(f"{path}: unknown option {option!r} for {self.NAME}{hint}")
-        for option in sorted(booleans & set(raw)):
-            if not isinstance(raw[option], bool):
-                raise AnsibleParserError(
-                    f"{path}: option {option!r} must be true or false, got {raw[option]!r}")
+        for option in sorted(set(raw) & set(types)):
+            value, kind = raw[option], types[option]
+            if kind in ("bool", "boolean") and not isinstance(value, bool):
+                rule = "true or false"
+            elif kind in ("int", "integer") and isinstance(value, bool):
+                rule = "a whole number"
+            elif kind in ("str", "string") and isinstance(value, bool):
+                rule = "a string (quote it in the YAML file)"
+            else:
+                continue
+            raise AnsibleParserError(f"{path}: {rules.message(option, rule, value)}")
 
-    def _settings(self, path: str) -> dict[str, Any]:
-        """Read and validate every option once; raise AnsibleParserError naming a bad option."""
-        raw = self.loader.load_from_file(path, cache="none") or {}
+    def set_options(self, task_keys=None, var_options=None, direct=None):
+        """Set the options; for the config file, validate them all before a cache plugin or AWS is used."""
+        super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
+        if direct is not None:
+            self._tagged_settings = self._settings(getattr(self, "_tagged_path", self.NAME), direct)
+
+    def _settings(self, path: str, raw: dict[str, Any]) -> dict[str, Any]:
+        """Validate every option of the config file once; raise AnsibleParserError naming each bad one."""
         self._check_raw_config(path, raw)
-        opt = self.get_option
+        definitions = C.config.get_configuration_definitions("inventory", self._load_name) or {}
+        options = {name: self.get_option(name) for name in definitions}
+        errors = rules.option_errors(options)
+        if errors:
+            sep = "\n" if len(errors) > 1 else " "
+            raise AnsibleParserError(f"{path}:{sep}" + "\n".join(errors))
+        opt = options.get
         try:
             settings = {
-                "regions": helpers.validate_regions(opt("region"), opt("regions")),
+                "regions": rules.regions_to_query(opt("region"), opt("regions")),
                 "tags": helpers.validate_filters("tags", opt("tags")),
                 "filters": helpers.validate_filters("filters", opt("filters")),
                 "states": helpers.validate_states(opt("instance_states")),
@@ -375,8 +425,11 @@ class InventoryModule(AWSInventoryBase):
 
     def parse(self, inventory, loader, path, cache=True):
         """Read the config, serve or refresh the cache, query EC2 and populate the inventory."""
+        # Reading the config validates every option (set_options) before the cache plugin is loaded,
+        # a role is assumed or EC2 is called.
+        self._tagged_path = path
         super().parse(inventory, loader, path, cache=cache)
-        settings = self._settings(path)
+        settings = self._tagged_settings
         entry = None
         key = self.get_cache_key(path) if settings["cache"] else None
         if key and cache:

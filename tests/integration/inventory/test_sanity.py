@@ -9,7 +9,8 @@ from pathlib import Path
 
 import ansible
 
-PLUGIN_FILES = ["plugins/inventory/tagged_ec2.py", "plugins/plugin_utils/_tagged_ec2.py"]
+PLUGIN_FILES = ["plugins/inventory/tagged_ec2.py", "plugins/plugin_utils/_tagged_ec2.py",
+                "plugins/module_utils/_tagged_ec2_options.py"]
 
 # The sanity tests that run offline here. ansible-doc, import, pep8, pylint, validate-modules and
 # yamllint are left out: ansible-test builds a private virtualenv for each of them, bootstrapping pip

@@ -6,9 +6,11 @@ import pytest
 
 from plugins.filter.ec2_host import (
     FilterModule,
+    ec2_regions,
     instance_summary,
     invalid_cidrs,
     invalid_tag_keys,
+    region_known,
     sg_rules,
     world_cidrs,
 )
@@ -134,4 +136,14 @@ def test_filter_names():
         "sg_rules",
         "invalid_tag_keys",
         "instance_summary",
+        "region_known",
+        "ec2_regions",
     }
+
+
+def test_region_known_uses_botocore_regions():
+    """Regions come from botocore's bundled endpoint data (offline); misspelt ones are unknown."""
+    regions = ec2_regions()
+    assert {"us-east-1", "eu-west-1"} <= set(regions) and regions == sorted(regions)
+    assert region_known("eu-west-1") and not region_known("eu-westt-1") and not region_known(None)
+    assert region_known("xx-test-1", ["xx-test-1"]) and not region_known("eu-west-1", ["xx-test-1"])

@@ -182,6 +182,21 @@ def test_list_string_nonempty() -> None:
     assert rule_error("tls_common_name", "nonempty", "jupyter.example.org") is None
 
 
+def test_messages_name_yaml_types_not_python_classes() -> None:
+    """Ansible hands the filter tagged subclasses (_AnsibleTaggedStr...): messages name the YAML type."""
+
+    class _TaggedStr(str):
+        pass
+
+    class _TaggedInt(int):
+        pass
+
+    assert "got the string" in rule_error("ec2_host_admin_cidrs", "list", _TaggedStr("203.0.113.7/32"))
+    assert "got a integer" not in rule_error("jupyterlab_password", "string", _TaggedInt(1))
+    assert "(got an integer)" in rule_error("jupyterlab_password", "string", _TaggedInt(1))
+    assert "(got a list)" in rule_error("jupyterlab_env", "env_names", ["A"])
+
+
 def test_unknown_rule_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="unknown input rule"):
         rule_error("x", "nope", 1)
@@ -215,3 +230,17 @@ def test_input_errors_one_message_per_variable_and_unset_skipped() -> None:
 
 def test_filter_module_exports() -> None:
     assert set(FilterModule().filters()) == {"input_rules", "input_errors"}
+
+
+def test_conda_channels() -> None:
+    good = [
+        "conda-forge",
+        "bioconda",
+        "nvidia/label/cuda-12.4",
+        "https://conda.anaconda.org/conda-forge",
+        "file:///srv/conda-channel",
+    ]
+    assert rule_error("miniconda_channels", "conda_channels", good) is None
+    for bad in (["--override-channels"], ["-c evil"], ["conda forge"], ["a: b"], [""], [5], ["ftp://x"]):
+        message = rule_error("miniconda_channels", "conda_channels", bad)
+        assert message and message.startswith("miniconda_channels entries must be conda channels"), bad

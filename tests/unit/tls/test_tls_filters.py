@@ -40,4 +40,5 @@ def test_invalid_ips():
 
 def test_filter_module_exports():
     assert set(tls.FilterModule().filters()) == {
-        "tls_subject_alt_names", "tls_invalid_names", "tls_invalid_ips"}
+        "tls_subject_alt_names", "tls_invalid_names", "tls_invalid_ips", "tls_uncovered_names",
+        "tls_asn1_time"}

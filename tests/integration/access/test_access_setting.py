@@ -10,13 +10,17 @@ from typing import Any
 import pytest
 
 # A host whose SSH port refuses connections: the access check runs on the controller and needs no
-# connection; every later step would fail UNREACHABLE - so nothing on any machine can change.
+# connection; every later step would fail UNREACHABLE - so nothing on any machine can change. It names
+# its data disk (as provision.yml does for EC2 hosts), so the data_volume checks of the validate play pass.
 UNREACHABLE = ["-i", "jhost,", "-e", "jupyterops_hosts=jhost", "-e", "ansible_host=127.0.0.1",
-               "-e", "ansible_port=1", "-e", "ansible_connection=ssh"]
+               "-e", "ansible_port=1", "-e", "ansible_connection=ssh",
+               "-e", "data_volume_device=/dev/nvme1n1"]
 
 BAD: list[tuple[str, dict[str, Any], list[str]]] = [
-    ("unknown-mode", {"jupyterops_access": "open"}, ["jupyterops_access must be tunnel", "got 'open'"]),
-    ("not-a-string", {"jupyterops_access": ["public"]}, ["jupyterops_access must be tunnel"]),
+    # The playbook switches' choices (playbooks/vars/inputs.yml) come before the access rules.
+    ("unknown-mode", {"jupyterops_access": "open"},
+     ["jupyterops_access must be one of: tunnel, public", "got: open"]),
+    ("not-a-string", {"jupyterops_access": ["public"]}, ["jupyterops_access must be one of: tunnel, public"]),
     ("server-public-sg-closed", {"jupyterlab_access_mode": "public"},
      ["jupyterlab_access_mode=public disagrees with jupyterops_access=tunnel"]),
     ("sg-open-server-loopback", {"ec2_host_jupyter_public": True},

@@ -269,8 +269,8 @@ VALIDATE_CONTROLS = [
               "jupyter_service_idle_minutes": 45.5, "jupyter_service_idle_nightly_stop": "23:00"}},
     {"id": "control-tls-provided", "entry": "role:tls", "tasks_from": "validate.yml",
      "vars": {"tls_mode": "provided", "tls_common_name": "provided.example", "tls_include_host_names": False,
-              "tls_include_loopback": False,
-              "tls_provided_cert_file": "@CERTS@/good-cert.pem", "tls_provided_key_file": "@CERTS@/good-key.pem"}},
+              "tls_include_loopback": False, "tls_provided_cert_file": "@CERTS@/good-cert.pem",
+              "tls_provided_key_file": "@CERTS@/good-key.pem"}},
 ]
 
 
@@ -401,7 +401,7 @@ def test_good_input_passes_the_hub_preflight(corpus: Corpus) -> None:
 
 @pytest.mark.parametrize("control", [c["id"] for c in VALIDATE_CONTROLS])
 def test_good_input_passes_the_roles_validate_tasks(corpus: Corpus, control: str) -> None:
-    """Control: valid service and provided-certificate settings pass the roles' validate.yml, changing nothing."""
+    """Control: valid service and provided-certificate settings pass the roles' validate.yml unchanged."""
     run = corpus.results[control]
     assert run["messages"] == [] and not run["failed"], run["messages"]
     assert run["stats"].get("failures", 0) == 0 and run["stats"].get("changed", 0) == 0, run["stats"]

@@ -34,6 +34,31 @@ def world_cidrs(values: Any) -> list[str]:
     return [v for v in values if (net := _network(v)) is not None and net.prefixlen == 0]
 
 
+def wide_cidrs(values: Any, max_percent: Any = 1) -> list[str]:
+    """Per address family, the entries whose union covers more than max_percent of that family's space.
+
+    Overlaps count once (the networks are collapsed first), so 0.0.0.0/1 + 128.0.0.0/1 is the whole IPv4
+    internet like 0.0.0.0/0. A union that is the whole space is always reported, whatever max_percent.
+    Returns one description per family over the limit, e.g. 'IPv4 100% (0.0.0.0/1, 128.0.0.0/1)'.
+    """
+    if not isinstance(values, list):
+        return []
+    limit = float(max_percent)
+    found = []
+    for version, label in ((4, "IPv4"), (6, "IPv6")):
+        entries = [(v, net) for v in values if (net := _network(v)) is not None and net.version == version]
+        if not entries:
+            continue
+        union = list(ipaddress.collapse_addresses(net for _, net in entries))
+        total = 2 ** (32 if version == 4 else 128)
+        covered = sum(net.num_addresses for net in union)
+        percent = 100 * covered / total
+        if percent > limit or covered == total:
+            shown = f"{percent:.4g}%"
+            found.append(f"{label} {shown} ({', '.join(v for v, _ in entries)})")
+    return found
+
+
 @lru_cache(maxsize=1)
 def _botocore_regions() -> frozenset[str] | None:
     """EC2 regions of every partition in botocore's bundled (offline) endpoint data; None without botocore."""
@@ -171,6 +196,7 @@ class FilterModule:
         return {
             "invalid_cidrs": invalid_cidrs,
             "world_cidrs": world_cidrs,
+            "wide_cidrs": wide_cidrs,
             "sg_rules": sg_rules,
             "invalid_tag_keys": invalid_tag_keys,
             "instance_summary": instance_summary,

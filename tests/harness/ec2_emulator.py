@@ -17,6 +17,11 @@ The patches (see ../shared/ENVIRONMENT.md):
 3. DescribeVolumes omits ``SnapshotId`` for a volume not made from a snapshot (AWS returns "");
    amazon.aws ``ec2_vol_info`` then fails with KeyError 'snapshot_id'. We default it to "".
 
+Request log (not a moto gap either: moto accepts parameters it does not model, e.g. CreateImage's
+BlockDeviceMapping): every API call the server receives is recorded with its action and query
+parameters; ``Ec2Emulator.requests("CreateImage")`` returns them, so tests assert what AWS would
+receive against AWS's documented rules. ``reset()`` clears it.
+
 Attach hook (not a moto gap: a way to make the attachment visible on a stand-in instance): with
 ``--attach-hook CMD`` (or the env var JUPYTEROPS_EC2_ATTACH_HOOK, or ``Ec2Emulator(attach_hook=...)``)
 ``CMD attach VOLUME_ID INSTANCE_ID DEVICE`` runs after every successful AttachVolume (also the
@@ -28,6 +33,7 @@ by-id symlink of the volume in the SSH test host with it.
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import shlex
@@ -73,6 +79,11 @@ def _run_attach_hook(action: str, volume_id: str, instance_id: str, device: str)
     if proc.returncode != 0:
         print(f"attach hook {action} {volume_id} failed ({proc.returncode}): {proc.stderr.strip()}",
               file=sys.stderr, flush=True)
+
+
+# The API calls received (service, action, flattened query parameters), oldest first; the newest 20000
+# only, so a long-running demo emulator stays small.
+REQUEST_LOG: collections.deque[dict[str, Any]] = collections.deque(maxlen=20000)
 
 
 def patch_moto() -> None:
@@ -135,6 +146,18 @@ def patch_moto() -> None:
 
     ebs.attach_volume = _attach_volume  # type: ignore[method-assign]
     ebs.detach_volume = _detach_volume  # type: ignore[method-assign]
+
+    from moto.core.responses import BaseResponse
+
+    call_action = BaseResponse.call_action
+
+    def _call_action(self: Any) -> Any:
+        params = {k: (v[0] if isinstance(v, list) and len(v) == 1 else v)
+                  for k, v in (self.querystring or {}).items() if k not in ("Action", "Version")}
+        REQUEST_LOG.append({"service": self.service_name, "action": self._get_action(), "params": params})
+        return call_action(self)
+
+    BaseResponse.call_action = _call_action  # type: ignore[method-assign]
     _PATCHED = True
 
 
@@ -193,9 +216,14 @@ class Ec2Emulator:
         self.reset()
         return self
 
+    def requests(self, action: str | None = None) -> list[dict[str, Any]]:
+        """The calls received since the last reset (only those of action, when given), oldest first."""
+        return [dict(r) for r in REQUEST_LOG if action is None or r["action"] == action]
+
     def reset(self) -> None:
-        """Drop every emulated resource and re-apply the seed."""
+        """Drop every emulated resource and re-apply the seed; forget the recorded requests."""
         _post(f"{self.url}/moto-api/reset")
+        REQUEST_LOG.clear()
         if self.seed is not None:
             _post(f"{self.url}/moto-api/seed?a={self.seed}")
 

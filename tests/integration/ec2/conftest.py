@@ -34,6 +34,8 @@ class Lab:
     endpoint: str
     runner: Callable[..., subprocess.CompletedProcess[str]]
     base: dict[str, Any] = field(default_factory=dict)
+    # The emulator itself: its request log shows what AWS would receive (Ec2Emulator.requests).
+    emulator: Any = None
 
     def client(self, service: str = "ec2", endpoint: str | None = None) -> Any:
         """boto3 client against the emulator (never the proxy)."""
@@ -136,4 +138,5 @@ def lab(
         endpoint=ec2_emulator.url,
         runner=ansible_runner,
         base=base,
+        emulator=ec2_emulator,
     )

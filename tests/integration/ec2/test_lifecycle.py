@@ -171,6 +171,22 @@ def test_snapshots_images_teardown_keep_then_delete(lab: Lab) -> None:
     perms = ec2.describe_image_attribute(ImageId=first["ImageId"], Attribute="launchPermission")
     assert perms["LaunchPermissions"] == [{"UserId": "111122223333"}]
 
+    # AWS rule the emulator does not model: CreateImage includes every attached EBS volume unless its
+    # device is mapped with NoDevice (an empty string) -- https://docs.aws.amazon.com/AWSEC2/latest/
+    # APIReference/API_CreateImage.html (BlockDeviceMapping) and .../API_BlockDeviceMapping.html (NoDevice).
+    # So the request must exclude the data volume's device and leave the root volume in.
+    (request,) = lab.emulator.requests("CreateImage")
+    mappings = {k.split(".")[1]: {} for k in request["params"] if k.startswith("BlockDeviceMapping.")}
+    for key, value in request["params"].items():
+        if key.startswith("BlockDeviceMapping."):
+            mappings[key.split(".")[1]][key.split(".", 2)[2]] = value
+    devices = {m["DeviceName"]: m for m in mappings.values()}
+    data_device = next(b["DeviceName"] for b in inst["BlockDeviceMappings"]
+                       if b["Ebs"]["VolumeId"] == data_volume)
+    assert data_device in devices and devices[data_device].get("NoDevice") == "", request
+    assert inst["RootDeviceName"] not in devices, request
+    assert all(m.get("NoDevice") == "" and "Ebs.SnapshotId" not in m for m in devices.values()), request
+
     # Duplicate name refused before anything is created.
     proc = lab.run("image", ec2_host_image_name="alice-image-1", **shared)
     assert proc.returncode != 0 and "already exists" in proc.stdout

@@ -357,6 +357,8 @@ def _check(corpus: Corpus, case: dict[str, Any]) -> None:
     assert run["rc"] != 0, f"accepted (changed {changed}, created {created})"
     assert names_variable(name, messages), \
         f"wrong variable named (want {name}): failed {failed}: {messages[:3]}"
+    for text in case.get("expect", []):
+        assert any(text in m for m in messages), f"no {text!r} in {messages[:3]}"
     assert not changed and not created and not unreachable, \
         f"changed something: changed {changed}, created {created}, contacted {unreachable}"
     assert list(run["work"].iterdir()) == [], "changed something: files in the work dir"

@@ -12,6 +12,7 @@ from plugins.filter.ec2_host import (
     invalid_tag_keys,
     region_known,
     sg_rules,
+    wide_cidrs,
     world_cidrs,
 )
 
@@ -31,6 +32,20 @@ from plugins.filter.ec2_host import (
 )
 def test_invalid_cidrs(values, bad):
     assert invalid_cidrs(values) == bad
+
+
+def test_wide_cidrs_counts_the_union_of_each_family():
+    """The whole internet in pieces is the whole internet: 0.0.0.0/1 + 128.0.0.0/1 like 0.0.0.0/0."""
+    assert wide_cidrs(["0.0.0.0/1", "128.0.0.0/1", "2001:db8::/32"]) == ["IPv4 100% (0.0.0.0/1, 128.0.0.0/1)"]
+    assert wide_cidrs(["::/1", "8000::/1"]) == ["IPv6 100% (::/1, 8000::/1)"]
+    # A /8 (0.39%) passes the default 1%; a /6 (1.56%) does not; overlaps count once.
+    assert wide_cidrs(["10.0.0.0/8", "10.0.0.0/8", "198.51.100.0/24"]) == []
+    assert wide_cidrs(["8.0.0.0/6"]) == ["IPv4 1.562% (8.0.0.0/6)"]
+    assert wide_cidrs(["8.0.0.0/6"], 5) == []
+    # The whole space is refused whatever the limit; a half is not at 100%.
+    assert wide_cidrs(["0.0.0.0/0"], 100) == ["IPv4 100% (0.0.0.0/0)"]
+    assert wide_cidrs(["0.0.0.0/1"], 100) == []
+    assert wide_cidrs("0.0.0.0/0") == [] and wide_cidrs(["bad"]) == []
 
 
 def test_world_cidrs():
@@ -133,6 +148,7 @@ def test_filter_names():
     assert set(FilterModule().filters()) == {
         "invalid_cidrs",
         "world_cidrs",
+        "wide_cidrs",
         "sg_rules",
         "invalid_tag_keys",
         "instance_summary",

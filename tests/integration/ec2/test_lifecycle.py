@@ -210,6 +210,15 @@ def test_snapshots_images_teardown_keep_then_delete(lab: Lab) -> None:
     assert [s["VolumeId"] for s in finals["Snapshots"]] == [data_volume]
     assert lab.inventory() == {}
 
+    # A second teardown finds nothing live: no second final snapshot, nothing changed.
+    assert lab.ok("teardown", ec2_host_eip=True) == 0
+    finals_again = ec2.describe_snapshots(
+        Filters=[{"Name": "tag:jupyterops:role", "Values": ["data-final-snapshot"]}]
+    )
+    first_finals = [s["SnapshotId"] for s in finals["Snapshots"]]
+    assert [s["SnapshotId"] for s in finals_again["Snapshots"]] == first_finals
+    assert lab.tagged()["volumes"] == [data_volume]
+
     # Rebuild reattaches the same data volume, never a second one.
     lab.ok("provision", ec2_host_eip=True)
     assert lab.inventory()["alice"]["ec2_data_volume_id"] == data_volume

@@ -9,8 +9,10 @@ import pytest
 
 # A host whose SSH port refuses connections: the mode check runs on the controller and needs no
 # connection, every later step would fail UNREACHABLE - so nothing on any machine can change.
+# It names its data disk, as provision.yml does for EC2 hosts: configure checks every host role's inputs
+# (the data_volume selector included) on the controller first.
 UNREACHABLE = ["-i", "hub1,", "-e", "jupyterops_hosts=hub1", "-e", "ansible_host=127.0.0.1",
-               "-e", "ansible_port=1", "-e", "ansible_connection=ssh"]
+               "-e", "ansible_port=1", "-e", "ansible_connection=ssh", "-e", "data_volume_device=/dev/nvme1n1"]
 
 
 def _mode_args(mode: object) -> list[str]:
@@ -23,7 +25,8 @@ def test_configure_refuses_an_unknown_mode_before_any_change(ansible_runner, mod
                           timeout=120)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out
-    assert "jupyterops_mode must be single (one JupyterLab server) or multi" in out
+    # Refused by the validate play (the switches' argument spec), naming the variable and the choices.
+    assert "value of jupyterops_mode must be one of: single, multi" in out
     # The run stopped at the check: no fact gathering, no role, no connection attempt.
     assert "Gathering Facts" not in out
     assert "UNREACHABLE" not in out
@@ -36,7 +39,7 @@ def test_configure_accepts_single_and_multi(ansible_runner, mode) -> None:
     proc = ansible_runner(["ansible-playbook", "playbooks/configure.yml", *UNREACHABLE, *extra], timeout=120)
     out = proc.stdout + proc.stderr
     # The check passes; the run then stops only because the host cannot be reached.
-    assert "jupyterops_mode must be" not in out
+    assert "jupyterops_mode must be" not in out and "value of jupyterops_mode" not in out
     assert "ok: [hub1]" in out
     assert "UNREACHABLE" in out
 
@@ -48,7 +51,7 @@ def test_update_refuses_an_unknown_mode_before_any_change(ansible_runner) -> Non
                           timeout=120)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out
-    assert "jupyterops_mode must be single or multi (got 'bogus')" in out
+    assert "value of jupyterops_mode must be one of: single, multi, got: bogus" in out
     # Refused on the controller before the instances are started or any host is touched.
     assert "Cloud steps" not in out
     assert "Gathering Facts" not in out

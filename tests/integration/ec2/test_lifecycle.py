@@ -140,9 +140,29 @@ def test_provision_idempotent_tagged_encrypted_locked_down_then_stop_start_resiz
     assert _live(lab, "alice")["InstanceType"] == "t3.xlarge"
 
 
+def _params(request: dict[str, Any], prefix: str) -> dict[str, dict[str, str]]:
+    """A recorded request's indexed parameters (e.g. BlockDeviceMapping.1.Ebs.KmsKeyId) per index."""
+    found: dict[str, dict[str, str]] = {}
+    for key, value in request["params"].items():
+        if key.startswith(prefix + "."):
+            index, rest = key[len(prefix) + 1:].split(".", 1)
+            found.setdefault(index, {})[rest] = value
+    return found
+
+
 def test_snapshots_images_teardown_keep_then_delete(lab: Lab) -> None:
     ec2 = lab.client()
+    # A customer managed key: AWS shares no snapshot encrypted with the default aws/ebs key
+    # (https://docs.aws.amazon.com/ebs/latest/userguide/ebs-modifying-snapshot-permissions.html).
+    key = lab.client("kms").create_key(Description="jupyterops test")["KeyMetadata"]["Arn"]
+    lab.base["ec2_host_kms_key_id"] = key
     lab.ok("provision", ec2_host_eip=True)
+    # Both volumes are created with that key: the requests carry it (moto does not model KMS on EBS).
+    (launch,) = lab.emulator.requests("RunInstances")
+    assert [m.get("Ebs.KmsKeyId") for m in _params(launch, "BlockDeviceMapping").values()] == [key], launch
+    assert all(m.get("Ebs.Encrypted") == "true" for m in _params(launch, "BlockDeviceMapping").values())
+    (create_volume,) = lab.emulator.requests("CreateVolume")
+    assert create_volume["params"].get("KmsKeyId") == key and create_volume["params"]["Encrypted"] == "true"
     data_volume = lab.inventory()["alice"]["ec2_data_volume_id"]
     inst = _live(lab, "alice")
     addresses = ec2.describe_addresses(Filters=[{"Name": "tag:Project", "Values": [PROJECT]}])["Addresses"]
@@ -162,7 +182,10 @@ def test_snapshots_images_teardown_keep_then_delete(lab: Lab) -> None:
     assert _tags(snaps["Snapshots"][0]).items() >= BASE_TAGS.items()
 
     shared = {"ec2_host_image_launch_accounts": ["111122223333"], "ec2_host_image_retention": 1}
-    lab.ok("image", ec2_host_image_name="alice-image-1", **shared)
+    proc = lab.run("image", ec2_host_image_name="alice-image-1", **shared)
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    out = " ".join(proc.stdout.split())
+    assert "arn:aws:iam::111122223333:root" in out and "kms:CreateGrant" in out and key in out, out[-3000:]
     first = ec2.describe_images(Owners=["self"], Filters=[{"Name": "name", "Values": ["alice-image-1"]}])[
         "Images"
     ][0]
@@ -170,17 +193,21 @@ def test_snapshots_images_teardown_keep_then_delete(lab: Lab) -> None:
     assert _tags(first).items() >= {**BASE_TAGS, "jupyterops:host": "alice"}.items()
     perms = ec2.describe_image_attribute(ImageId=first["ImageId"], Attribute="launchPermission")
     assert perms["LaunchPermissions"] == [{"UserId": "111122223333"}]
+    # The accounts also get its snapshots (createVolumePermission), and the run prints the key-policy grant.
+    shares = [r for r in lab.emulator.requests("ModifySnapshotAttribute")
+              if r["params"].get("Attribute") == "createVolumePermission"]
+    assert {r["params"]["SnapshotId"] for r in shares} == set(first_snaps) and first_snaps, shares
+    # ModifySnapshotAttribute: OperationType add with UserId.N (or CreateVolumePermission.Add.N.UserId)
+    # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifySnapshotAttribute.html
+    assert all(r["params"].get("OperationType") == "add" and r["params"].get("UserId.1") == "111122223333"
+               for r in shares), shares
 
     # AWS rule the emulator does not model: CreateImage includes every attached EBS volume unless its
     # device is mapped with NoDevice (an empty string) -- https://docs.aws.amazon.com/AWSEC2/latest/
     # APIReference/API_CreateImage.html (BlockDeviceMapping) and .../API_BlockDeviceMapping.html (NoDevice).
     # So the request must exclude the data volume's device and leave the root volume in.
     (request,) = lab.emulator.requests("CreateImage")
-    mappings = {k.split(".")[1]: {} for k in request["params"] if k.startswith("BlockDeviceMapping.")}
-    for key, value in request["params"].items():
-        if key.startswith("BlockDeviceMapping."):
-            mappings[key.split(".")[1]][key.split(".", 2)[2]] = value
-    devices = {m["DeviceName"]: m for m in mappings.values()}
+    devices = {m["DeviceName"]: m for m in _params(request, "BlockDeviceMapping").values()}
     data_device = next(b["DeviceName"] for b in inst["BlockDeviceMappings"]
                        if b["Ebs"]["VolumeId"] == data_volume)
     assert data_device in devices and devices[data_device].get("NoDevice") == "", request

@@ -12,7 +12,8 @@ import pytest
 # It names its data disk, as provision.yml does for EC2 hosts: configure checks every host role's inputs
 # (the data_volume selector included) on the controller first.
 UNREACHABLE = ["-i", "hub1,", "-e", "jupyterops_hosts=hub1", "-e", "ansible_host=127.0.0.1",
-               "-e", "ansible_port=1", "-e", "ansible_connection=ssh", "-e", "data_volume_device=/dev/nvme1n1"]
+               "-e", "ansible_port=1", "-e", "ansible_connection=ssh",
+               "-e", "data_volume_device=/dev/nvme1n1"]
 
 
 def _mode_args(mode: object) -> list[str]:

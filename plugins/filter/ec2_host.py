@@ -27,13 +27,6 @@ def invalid_cidrs(values: Any) -> list[Any]:
     return [value for value in values if _network(value) is None]
 
 
-def world_cidrs(values: Any) -> list[str]:
-    """Entries with prefix length 0 (0.0.0.0/0, ::/0)."""
-    if not isinstance(values, list):
-        return []
-    return [v for v in values if (net := _network(v)) is not None and net.prefixlen == 0]
-
-
 def wide_cidrs(values: Any, max_percent: Any = 1) -> list[str]:
     """Per address family, the entries whose union covers more than max_percent of that family's space.
 
@@ -195,7 +188,6 @@ class FilterModule:
         """Map filter names to functions."""
         return {
             "invalid_cidrs": invalid_cidrs,
-            "world_cidrs": world_cidrs,
             "wide_cidrs": wide_cidrs,
             "sg_rules": sg_rules,
             "invalid_tag_keys": invalid_tag_keys,

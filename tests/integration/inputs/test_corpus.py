@@ -306,18 +306,14 @@ def corpus(tmp_path_factory: pytest.TempPathFactory, ec2_emulator_session: Any) 
 def _role_untouched(work: Path) -> list[str]:
     """What a role case left behind: files in its work dir, users, groups, services."""
     left = [f"file {p}" for p in work.rglob("*")]
-    for user in [TEST_USER, *HUB_USERS]:
-        try:
-            pwd.getpwnam(user)
-            left.append(f"user {user}")
-        except KeyError:
-            pass
-    for group in (TEST_USER, HUB_GROUP):
-        try:
-            grp.getgrnam(group)
-            left.append(f"group {group}")
-        except KeyError:
-            pass
+    for kind, lookup, names in (("user", pwd.getpwnam, [TEST_USER, *HUB_USERS]),
+                                ("group", grp.getgrnam, [TEST_USER, HUB_GROUP])):
+        for name in names:
+            try:
+                lookup(name)
+                left.append(f"{kind} {name}")
+            except KeyError:
+                pass
     for service in (SERVICE, HUB_SERVICE):
         for path in (Path(f"/etc/systemd/system/{service}.service"), Path(f"/etc/init.d/{service}")):
             if path.exists():

@@ -13,7 +13,6 @@ from plugins.filter.ec2_host import (
     region_known,
     sg_rules,
     wide_cidrs,
-    world_cidrs,
 )
 
 
@@ -48,9 +47,11 @@ def test_wide_cidrs_counts_the_union_of_each_family():
     assert wide_cidrs("0.0.0.0/0") == [] and wide_cidrs(["bad"]) == []
 
 
-def test_world_cidrs():
-    assert world_cidrs(["0.0.0.0/0", "10.0.0.0/8", "::/0", "bad"]) == ["0.0.0.0/0", "::/0"]
-    assert world_cidrs("0.0.0.0/0") == []
+def test_wide_cidrs_reports_the_whole_internet_per_family():
+    """What world_cidrs checked before wide_cidrs replaced it: /0 in either family, not a lone string."""
+    assert wide_cidrs(["0.0.0.0/0", "10.0.0.0/8", "::/0", "bad"]) == [
+        "IPv4 100% (0.0.0.0/0, 10.0.0.0/8)", "IPv6 100% (::/0)"]
+    assert wide_cidrs("0.0.0.0/0") == []
 
 
 def test_sg_rules_ssh_only_in_private_mode():
@@ -147,7 +148,6 @@ def test_instance_summary_joins_volume_and_eip_by_tags():
 def test_filter_names():
     assert set(FilterModule().filters()) == {
         "invalid_cidrs",
-        "world_cidrs",
         "wide_cidrs",
         "sg_rules",
         "invalid_tag_keys",

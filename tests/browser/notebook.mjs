@@ -30,6 +30,23 @@ try {
   await page.waitForSelector("#jp-main-dock-panel");
   console.log("logged in");
 
+  // JupyterLab's news prompt and update check are off by default (jupyterlab_news, jupyterlab_check_for_updates):
+  // the settings the page loads say so, and no news prompt appears once JupyterLab has started.
+  const notifications = await page.request.get(
+    `${base}lab/api/settings/@jupyterlab/apputils-extension:notification`);
+  if (!notifications.ok()) throw new Error(`notification settings answered ${notifications.status()}`);
+  // overrides.json replaces the schema's defaults (jupyterlab_server); no user setting overrides them here.
+  const { schema, settings } = await notifications.json();
+  const effective = Object.fromEntries(["fetchNews", "checkForUpdates"].map(
+    (key) => [key, key in (settings || {}) ? settings[key] : schema.properties[key].default]));
+  if (effective.fetchNews !== "false" || effective.checkForUpdates !== false) {
+    throw new Error(`news/update settings are ${JSON.stringify(effective)}, expected fetchNews "false", checkForUpdates false`);
+  }
+  await page.waitForTimeout(5_000);
+  const prompts = await page.getByText(/official Jupyter news/i).count();
+  if (prompts > 0) throw new Error("JupyterLab shows the Jupyter news prompt");
+  console.log("no news prompt, no update check");
+
   for (const check of checks) {
     const [kernel, code, expect] = check.split("=");
     const name = `browser-check-${kernel}.ipynb`;

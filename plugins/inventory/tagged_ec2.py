@@ -10,8 +10,9 @@ short_description: EC2 instances selected by tags, named stably, with IP-followi
 version_added: 0.1.0
 description:
   - Lists the EC2 instances of the configured region(s) that carry the configured tags.
-  - Host names are stable (the C(Name) tag by default, never an IP address); C(ansible_host) is the
-    instance's current address, so a stop/start that changes the public IP is followed on the next run.
+  - Host names are stable (the name given at launch, never an IP address) and do not change when another
+    instance appears or goes; C(ansible_host) is the instance's current address, so a stop/start that
+    changes the public IP is followed on the next run.
   - Running instances are in group C(running); stopped and stopping ones in group C(stopped), without
     C(ansible_host); pending ones in C(pending).
   - The configuration file must be named C(*.tagged_ec2.yml) or C(*.tagged_ec2.yaml).
@@ -32,20 +33,33 @@ notes:
     C(public_ip), C(private_ip), C(elastic_ip), C(launch_time), C(availability_zone), C(region),
     C(instance_tags) (a dict), C(data_volume_ids) (EBS volumes other than the root volume),
     C(ansible_host) when an address is available, C(jupyter_access) (C(tunnel) or C(public), from the
-    C(jupyterops:access) tag), C(jupyter_port) (unless O(jupyter_port) is set), and C(jupyter_url) /
-    C(ssh_tunnel_command) when their template can be rendered. C(ansible_user),
-    C(ansible_ssh_private_key_file), C(jupyter_local_port) (from O(tunnel_local_port)) and C(jupyter_port)
-    when O(jupyter_port) is set are variables of the group O(group).
+    C(jupyterops:access) tag), C(jupyter_port) (unless O(jupyter_port) is set), C(ansible_user) (unless
+    O(ssh_user) is set; from the C(jupyterops:login-user) tag), and C(jupyter_url) /
+    C(ssh_tunnel_command) when their template can be rendered. C(ansible_ssh_private_key_file),
+    C(jupyter_local_port) (from O(tunnel_local_port)), and C(ansible_user) / C(jupyter_port) when
+    O(ssh_user) / O(jupyter_port) are set, are variables of the group O(group). O(compose) can still
+    override every one of them per host.
   - "Template fields (Python C(str.format) syntax, named fields only): C({name}), C({instance_id}),
     C({address}) (the chosen C(ansible_host)), C({public_ip}), C({private_ip}), C({elastic_ip}),
     C({region}), C({availability_zone}), C({instance_type}), C({user}), C({identity_file}),
     C({jupyter_port}), C({local_port}). Hosts without an address (stopped) get neither variable, nor
     does a host for which the template references a field without a value (such as C({identity_file})
     when O(ssh_identity_file) is not set)."
-  - Instances whose name tag is missing, empty or an IP address are left out unless
-    O(hostname_fallback=instance_id).
-  - Two or more instances with the same name all get C(-<instance id>) appended (and a warning), so
-    every name depends only on its own instance and not on listing order.
+  - "Host name with O(hostname_source=tag): the instance's C(jupyterops:host) tag, which the
+    jupyterops.cloud.ec2_host role sets once at launch, else the O(hostname_tag) tag (C(Name)). Instances
+    whose tags give no usable name (missing, empty or an IP address) are left out unless
+    O(hostname_fallback=instance_id)."
+  - "Namesakes (two or more listed instances claiming the same name, ignoring case): the one launched
+    first keeps the bare name, every other one is listed as C(<name>-<instance id>), and a warning names
+    them all. Launched first = live (not C(shutting-down) / C(terminated)) before gone, then the earliest
+    first launch (the primary network interface's C(AttachTime), which a stop/start does not move, else
+    C(LaunchTime)), then the smaller instance id. So a newer namesake that appears or goes never renames
+    the older one; when the older one goes, the next in that order takes the bare name (the names are a
+    pure function of the instances listed)."
+  - "A name equal to a group name, ignoring case (C(all), C(ungrouped), O(group), the state groups
+    C(pending), C(running), C(stopped), C(shutting_down), C(terminated), C(unknown), the keys of
+    O(groups), any group already in the inventory, or a group that O(keyed_groups) builds) is listed as
+    C(<name>-<instance id>) with a warning, instead of failing the inventory or losing the host."
   - "Every option is checked when the source is read, before a cache plugin is loaded, a role is assumed
     or EC2 is called; all broken rules are reported together, one line each naming the option and what
     it accepts, for example 'tagged_ec2: jupyter_port must be 1-65535 and not 22 (got 0)'.
@@ -104,8 +118,9 @@ options:
     default: tag
   hostname_tag:
     description:
-      - Tag whose value is the host name when O(hostname_source=tag). Characters other than letters,
-        digits, C(.), C(_) and C(-) are replaced by C(-).
+      - Tag whose value is the host name when O(hostname_source=tag), for instances without a usable
+        C(jupyterops:host) tag (the name the jupyterops.cloud.ec2_host role gives an instance at launch,
+        which comes first). Characters other than letters, digits, C(.), C(_) and C(-) are replaced by C(-).
       - An EC2 tag key (1-128 letters, digits, spaces and C(_.:/=+-@)), never empty.
     type: str
     default: Name
@@ -127,8 +142,8 @@ options:
     default: false
   group:
     description:
-      - Group that holds every host of this source. The values shared by all hosts (C(ansible_user),
-        C(ansible_ssh_private_key_file), C(jupyter_local_port), C(jupyter_port) when set) are its group
+      - Group that holds every host of this source. The values shared by all hosts (C(ansible_user) and
+        C(jupyter_port) when set, C(ansible_ssh_private_key_file), C(jupyter_local_port)) are its group
         variables.
       - An Ansible group name (letters, digits and C(_), not starting with a digit), neither C(all) /
         C(ungrouped) nor one of the state groups (C(pending), C(running), C(stopped), C(shutting_down),
@@ -137,11 +152,13 @@ options:
     default: tagged_ec2
   ssh_user:
     description:
-      - Login user; set as C(ansible_user) and offered to templates as C({user}).
+      - Login user of every host; set as C(ansible_user) and offered to templates as C({user}).
+      - When unset, each host's own login user is used, from the C(jupyterops:login-user) tag the
+        jupyterops.cloud.ec2_host role sets (the AMI's user, C(admin) on Debian, C(ubuntu) on Ubuntu); an
+        instance without the tag (or with a value that is not a login name) gets C(admin).
       - A login name of 1-32 letters, digits, C(.), C(_) and C(-), not starting with C(-) or C(.) (it is
         written into ssh commands and the ssh_config of connect.yml).
     type: str
-    default: admin
   ssh_identity_file:
     description:
       - Private key file; when set it becomes C(ansible_ssh_private_key_file) and the template field
@@ -232,6 +249,49 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.amazon.aws.plugins.plugin_utils.inventory import AWSInventoryBase
 from ansible_collections.jupyterops.cloud.plugins.module_utils import _tagged_ec2_options as rules
 from ansible_collections.jupyterops.cloud.plugins.plugin_utils import _tagged_ec2 as helpers
+
+
+class _HostRef(str):
+    """A host name as the plugin hands it to the constructed helpers: always the host, never a group."""
+
+    __slots__ = ()
+
+
+class _HostsFirst:
+    """The inventory as the constructed helpers see it: a _HostRef is the host even if a group has its name.
+
+    Ansible's InventoryData resolves a name to a group first (set_variable, add_child), so a keyed group
+    that happens to carry a host's name would receive that host's variables, or itself as a child.
+    """
+
+    def __init__(self, inventory: Any) -> None:
+        self._inventory = inventory
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._inventory, attribute)
+
+    def set_variable(self, entity: str, varname: str, value: Any) -> None:
+        """Set a variable on the host a _HostRef names, else as InventoryData does."""
+        if isinstance(entity, _HostRef):
+            self._inventory.hosts[str(entity)].set_variable(varname, value)
+        else:
+            self._inventory.set_variable(entity, varname, value)
+
+    def add_child(self, group: str, child: str) -> Any:
+        """Add the host a _HostRef names to a group, else as InventoryData does."""
+        if isinstance(child, _HostRef):
+            return self._inventory.add_host(str(child), group=group)
+        return self._inventory.add_child(group, child)
+
+    def add_host(self, host: str, group: str | None = None, port: Any = None) -> str:
+        """Add a host (a _HostRef as its plain name)."""
+        return self._inventory.add_host(str(host), group=group, port=port)
+
+    def get_host(self, hostname: str) -> Any:
+        """Return the host a _HostRef names, else as InventoryData does."""
+        if isinstance(hostname, _HostRef):
+            return self._inventory.hosts[str(hostname)]
+        return self._inventory.get_host(hostname)
 
 
 class InventoryModule(AWSInventoryBase):
@@ -378,23 +438,32 @@ class InventoryModule(AWSInventoryBase):
         """Add hosts, groups and variables for the instances of a cache entry."""
         wanted = set(settings["states"])
         records = [r for r in entry["instances"] if r["state"] in wanted]
-        names, warnings = helpers.assign_names(
-            records, settings["source"], settings["tag"], settings["fallback"])
-        for message in warnings:
-            self.warn(message)
-        templates = {"jupyter_url": settings["jupyter_url_template"],
-                     "ssh_tunnel_command": settings["ssh_tunnel_command_template"]}
         compose, groups = self.get_option("compose"), self.get_option("groups")
         keyed = self.get_option("keyed_groups")
         strict = self.get_option("strict")
         constructed = bool(compose or groups or keyed)
-        shared = helpers.shared_vars(settings)
         inventory = self.inventory
+        # No host takes a group's name: Ansible resolves such a name to the group (the host's variables
+        # land on the group, `all` would contain itself). The groups known up front are reserved here.
+        reserved = {*rules.RESERVED_GROUPS, *rules.STATE_GROUPS, settings["group"], *(groups or {}),
+                    *inventory.groups}
+        names, warnings = helpers.assign_names(
+            records, settings["source"], settings["tag"], settings["fallback"], reserved)
+        for message in warnings:
+            self.warn(message)
+        templates = {"jupyter_url": settings["jupyter_url_template"],
+                     "ssh_tunnel_command": settings["ssh_tunnel_command_template"]}
+        shared = helpers.shared_vars(settings)
+        hosts = inventory.hosts
         known_groups: set[str] = set()
+        listed: dict[str, tuple[dict[str, Any], str | None]] = {}
         # Values shared by every host are group variables of one group (less work per host).
         top = inventory.add_group(settings["group"])
         for key, value in shared.items():
             inventory.set_variable(top, key, value)
+        # The constructed helpers address hosts by name; _HostsFirst keeps a keyed group of the same
+        # name from capturing them until the clash is resolved below.
+        view = _HostsFirst(inventory) if constructed else inventory
         for record in records:
             name = names.get(record["instance_id"])
             if name is None:
@@ -406,20 +475,69 @@ class InventoryModule(AWSInventoryBase):
                 inventory.add_group(group)
                 known_groups.add(group)
             inventory.add_host(name, group=group)
-            inventory.add_child(top, name)
+            inventory.add_host(name, group=top)
+            host = hosts[name]
+            listed[name] = (record, address)
             hostvars = helpers.host_vars(record, address)
             access = helpers.host_access(record, settings)
             hostvars["jupyter_access"] = access["access"]
             if "jupyter_port" not in shared:
                 hostvars["jupyter_port"] = access["port"]
-            hostvars.update(helpers.connection_vars(record, name, address, settings, templates))
+            if "ansible_user" not in shared:
+                hostvars["ansible_user"] = access["user"]
+            hostvars.update(helpers.connection_vars(record, name, address, settings, templates, access))
             for key, value in hostvars.items():
-                inventory.set_variable(name, key, value)
+                host.set_variable(key, value)
             if constructed:
                 hostvars = {**shared, **hostvars}
-                self._set_composite_vars(compose, hostvars, name, strict=strict)
-                self._add_host_to_composed_groups(groups, hostvars, name, strict=strict)
-                self._add_host_to_keyed_groups(keyed, hostvars, name, strict=strict)
+                ref = _HostRef(name)
+                self.inventory = view
+                try:
+                    self._set_composite_vars(compose, hostvars, ref, strict=strict)
+                    self._add_host_to_composed_groups(groups, hostvars, ref, strict=strict)
+                    self._add_host_to_keyed_groups(keyed, hostvars, ref, strict=strict)
+                finally:
+                    self.inventory = inventory
+        if constructed:
+            self._resolve_group_clashes(listed, settings, templates, compose or {})
+
+    def _resolve_group_clashes(self, listed: dict[str, tuple[dict[str, Any], str | None]],
+                               settings: dict[str, Any], templates: dict[str, str | None],
+                               compose: dict[str, Any]) -> None:
+        """Rename the hosts whose name a keyed group took: '<name>-<instance id>', with a warning."""
+        inventory = self.inventory
+        group_keys = {group.lower() for group in inventory.groups}
+        clashes = sorted(name for name in listed if name.lower() in group_keys)
+        if not clashes:
+            return
+        taken = group_keys | {host.lower() for host in inventory.hosts}
+        for name in clashes:
+            record, address = listed[name]
+            instance_id = record["instance_id"]
+            new = helpers.suffixed_name(name, instance_id, taken)
+            if new is None:
+                self.warn(f"tagged_ec2: the host name {name!r} ({instance_id}) is also a group name and "
+                          f"{name}-{instance_id} is taken; the name is kept")
+                continue
+            self.warn(f"tagged_ec2: the host name {name!r} ({instance_id}) is also a group name built by "
+                      f"keyed_groups; listed as {new!r}")
+            taken.add(new.lower())
+            old = inventory.hosts[name]
+            memberships, variables = list(old.get_groups()), dict(old.vars)
+            inventory.remove_host(old)
+            inventory.add_host(new)
+            host = inventory.hosts[new]
+            for key, value in variables.items():
+                host.set_variable(key, value)
+            for group in memberships:
+                group.add_host(host)
+            # Templates that show {name} are rendered again for the new name (unless compose set them).
+            access = helpers.host_access(record, settings)
+            rendered = helpers.connection_vars(record, new, address, settings, templates, access)
+            for key, value in rendered.items():
+                template = templates[key] or access["url_template"]
+                if key not in compose and "name" in helpers.template_fields(template):
+                    host.set_variable(key, value)
 
     # ------------------------------------------------------------------------------ entry points
 

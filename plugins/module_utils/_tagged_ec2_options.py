@@ -227,7 +227,7 @@ def option_errors(options: Mapping[str, Any], known_regions: frozenset[str] | No
     errors.append(tag_key_error("hostname_tag", opt("hostname_tag")))
     errors.append(_group_name_error("group", opt("group"), (*RESERVED_GROUPS, *STATE_GROUPS)))
     user = opt("ssh_user")
-    if not isinstance(user, str) or not _USER.fullmatch(user):
+    if user is not None and (not isinstance(user, str) or not _USER.fullmatch(user)):
         errors.append(message("ssh_user", USER_RULE, user))
     identity = opt("ssh_identity_file")
     if identity is not None:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import re
@@ -22,12 +23,21 @@ TEMPLATE_FIELDS = frozenset((
 ))
 # Fields of a cache record that the cheap refresh can observe; a change in any of them invalidates.
 VOLATILE_FIELDS = ("state", "public_ip", "private_ip", "elastic_ip")
-CACHE_FORMAT = 1
+# 2: records carry first_launch_time (older entries are re-queried, not misread).
+CACHE_FORMAT = 2
+# Tags the jupyterops.cloud.ec2_host role sets at launch: the instance's name and the AMI's login user.
+HOST_TAG = "jupyterops:host"
+LOGIN_USER_TAG = "jupyterops:login-user"
+DEFAULT_LOGIN_USER = "admin"
+# Instances on their way out yield a contested name to a live namesake.
+GONE_STATES = frozenset(("shutting-down", "terminated"))
 
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 _FILTER_NAME = re.compile(r"^[A-Za-z0-9:._/*+=@-]+$")
 _FORMATTER = string.Formatter()
+# The ssh_user rule (module_utils/_tagged_ec2_options.py _USER): a login name safe in ssh commands.
+_LOGIN_USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,31}")
 
 
 class ConfigError(ValueError):
@@ -35,19 +45,6 @@ class ConfigError(ValueError):
 
 
 # ---------------------------------------------------------------------------------- configuration
-
-def validate_regions(region: str | None, regions: list[Any] | None) -> list[str]:
-    """Return the regions to query: `regions` if given, else [`region`]; at least one is required."""
-    chosen = list(regions or [])
-    if not chosen and region:
-        chosen = [region]
-    if not chosen:
-        raise ConfigError("option 'regions' (or 'region' / AWS_REGION): at least one region is required")
-    for value in chosen:
-        if not isinstance(value, str) or not re.match(r"^[a-z]{2}(-[a-z]+)+-\d+$", value):
-            raise ConfigError(f"option 'regions': {value!r} is not a region name like 'eu-west-1'")
-    return sorted(dict.fromkeys(chosen))
-
 
 def _filter_values(option: str, key: Any, value: Any) -> list[str]:
     """Return one filter's values as a list of strings or raise ConfigError naming the option."""
@@ -162,6 +159,28 @@ def _tags(raw: Mapping[str, Any]) -> dict[str, str]:
     return {tag["Key"]: tag["Value"] for tag in raw.get("Tags") or ()}
 
 
+def _iso_utc(value: Any) -> str | None:
+    """Return a timestamp as an ISO 8601 UTC string (strings are kept as they are)."""
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.UTC)
+        return value.astimezone(datetime.UTC).isoformat()
+    return value or None
+
+
+def first_launch_time(raw: Mapping[str, Any]) -> str | None:
+    """Return when an instance was first launched: its primary ENI's AttachTime, else LaunchTime.
+
+    LaunchTime is the time of the last start (it moves on every stop/start); the primary network
+    interface stays attached from launch to termination, so its AttachTime is the first launch.
+    """
+    for eni in raw.get("NetworkInterfaces") or ():
+        attachment = eni.get("Attachment") or {}
+        if attachment.get("DeviceIndex") == 0 and attachment.get("AttachTime"):
+            return _iso_utc(attachment["AttachTime"])
+    return _iso_utc(raw.get("LaunchTime"))
+
+
 def normalize_instance(raw: Mapping[str, Any], region: str, elastic_ips: Mapping[str, str]) -> dict[str, Any]:
     """Reduce a DescribeInstances item to the small, JSON-safe record the plugin and its cache use."""
     root = raw.get("RootDeviceName")
@@ -181,6 +200,7 @@ def normalize_instance(raw: Mapping[str, Any], region: str, elastic_ips: Mapping
         "public_dns": raw.get("PublicDnsName") or None,
         "private_dns": raw.get("PrivateDnsName") or None,
         "launch_time": launch.isoformat() if hasattr(launch, "isoformat") else launch,
+        "first_launch_time": first_launch_time(raw),
         "availability_zone": raw.get("Placement", {}).get("AvailabilityZone"),
         "region": region,
         "tags": _tags(raw),
@@ -193,40 +213,101 @@ def sanitize_hostname(value: str) -> str:
     return _UNSAFE_NAME_CHARS.sub("-", value.strip()).strip("-.")
 
 
+def _usable_name(value: Any) -> str | None:
+    """Return a sanitized tag value usable as a host name, or None (empty, or an IP address)."""
+    name = sanitize_hostname(value) if isinstance(value, str) else ""
+    return name if name and not _IPV4.match(name) else None
+
+
 def base_name(record: Mapping[str, Any], source: str, tag: str, fallback: str) -> str | None:
-    """Return the preferred host name of one instance, or None to leave it out."""
+    """Return the name an instance claims, or None to leave it out.
+
+    With source "tag" the name given at launch (the jupyterops:host tag) comes first, then `tag`.
+    """
     if source == "instance_id":
         return record["instance_id"]
-    name = sanitize_hostname(record["tags"].get(tag) or "")
-    if name and not _IPV4.match(name):
+    tags = record["tags"]
+    name = _usable_name(tags.get(HOST_TAG)) or _usable_name(tags.get(tag))
+    if name:
         return name
     return record["instance_id"] if fallback == "instance_id" else None
 
 
+def _moment(value: Any) -> datetime.datetime | None:
+    """Parse an ISO 8601 timestamp (naive = UTC); None when missing or malformed."""
+    if isinstance(value, datetime.datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.datetime.fromisoformat(str(value))
+        except ValueError:
+            return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+
+
+_NEVER = datetime.datetime.max.replace(tzinfo=datetime.UTC)
+
+
+def seniority(record: Mapping[str, Any]) -> tuple[bool, datetime.datetime, str]:
+    """Sort key of namesakes: live before shutting-down/terminated, then first launched, then instance id."""
+    launched = _moment(record.get("first_launch_time") or record.get("launch_time"))
+    return record.get("state") in GONE_STATES, launched or _NEVER, record["instance_id"]
+
+
+def suffixed_name(name: str, instance_id: str, taken: set[str]) -> str | None:
+    """Return '<name>-<instance id>', else the bare instance id, whichever is free (lower-case `taken`)."""
+    for candidate in (f"{name}-{instance_id}", instance_id):
+        if candidate.lower() not in taken:
+            return candidate
+    return None
+
+
 def assign_names(records: Iterable[Mapping[str, Any]], source: str = "tag", tag: str = "Name",
-                 fallback: str = "skip") -> tuple[dict[str, str], list[str]]:
-    """Map instance id -> unique host name; colliding names all get '-<instance id>'; return warnings."""
-    by_name: dict[str, list[tuple[str, str]]] = {}
+                 fallback: str = "skip", reserved: Iterable[str] = ()) -> tuple[dict[str, str], list[str]]:
+    """Map instance id -> unique host name, a pure function of the records; return it and the warnings.
+
+    Namesakes (same name ignoring case): the senior one (seniority) keeps the bare name, the others get
+    '-<instance id>'. A name equal to a reserved (group) name, ignoring case, is suffixed for every
+    instance that claims it. A suffixed name that another instance claims bare falls back to the id.
+    """
+    claims: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
     for record in records:
         name = base_name(record, source, tag, fallback)
         if name is not None:
-            by_name.setdefault(name.lower(), []).append((name, record["instance_id"]))
+            claims.setdefault(name.lower(), []).append((name, record))
+    blocked = {name.lower() for name in reserved}
     names: dict[str, str] = {}
     warnings: list[str] = []
-    taken = set(by_name)
-    for key in sorted(by_name):
-        members = by_name[key]
-        if len(members) == 1:
-            name, instance_id = members[0]
-            names[instance_id] = name
+    taken = {key for key in claims if key not in blocked} | blocked
+    for key in sorted(claims):
+        members = claims[key]
+        if len(members) == 1 and key not in blocked:
+            name, record = members[0]
+            names[record["instance_id"]] = name
             continue
-        ids = sorted(instance_id for _n, instance_id in members)
-        warnings.append(f"{len(ids)} instances share the host name {members[0][0]!r} "
-                        f"({', '.join(ids)}); each gets its instance id as a suffix")
-        for name, instance_id in sorted(members, key=lambda m: m[1]):
-            unique = f"{name}-{instance_id}"
-            names[instance_id] = unique if unique.lower() not in taken else instance_id
-            taken.add(names[instance_id].lower())
+        members.sort(key=lambda member: seniority(member[1]))
+        shown = members[0][0]
+        if key in blocked:
+            rest = members
+            ids = ", ".join(record["instance_id"] for _n, record in members)
+            warnings.append(f"tagged_ec2: the host name {shown!r} ({ids}) is also a group name; "
+                            f"listed as '{shown}-<instance id>'")
+        else:
+            keeper, rest = members[0], members[1:]
+            names[keeper[1]["instance_id"]] = keeper[0]
+            others = ", ".join(record["instance_id"] for _n, record in rest)
+            warnings.append(f"tagged_ec2: {len(members)} instances claim the host name {shown!r}: "
+                            f"{keeper[1]['instance_id']} (launched first) keeps it, {others} "
+                            f"get '-<instance id>' appended")
+        for name, record in rest:
+            instance_id = record["instance_id"]
+            unique = suffixed_name(name, instance_id, taken)
+            if unique is None:
+                warnings.append(f"tagged_ec2: skipping {instance_id}: {name}-{instance_id} and "
+                                f"{instance_id} are both taken")
+                continue
+            names[instance_id] = unique
+            taken.add(unique.lower())
     return names, warnings
 
 
@@ -277,8 +358,18 @@ ACCESS_DEFAULTS = {
 }
 
 
+def login_user(record: Mapping[str, Any], settings: Mapping[str, Any]) -> str:
+    """Login user of one host: the ssh_user option, else its jupyterops:login-user tag, else admin."""
+    if settings.get("user"):
+        return settings["user"]
+    tagged = (record.get("tags") or {}).get(LOGIN_USER_TAG)
+    if isinstance(tagged, str) and _LOGIN_USER.fullmatch(tagged):
+        return tagged
+    return DEFAULT_LOGIN_USER
+
+
 def host_access(record: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Access mode, Jupyter port and URL template of one host: explicit options win, then its tags."""
+    """Access mode, Jupyter port, URL template and login user of a host: options win, then its tags."""
     tags = record.get("tags") or {}
     access = tags.get(ACCESS_TAG)
     if access not in ACCESS_DEFAULTS:
@@ -289,19 +380,21 @@ def host_access(record: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[
         valid = tagged.isdigit() and 1 <= int(tagged) <= 65535
         port = int(tagged) if valid else ACCESS_DEFAULTS[access]["port"]
     url = settings.get("jupyter_url_template") or ACCESS_DEFAULTS[access]["url"]
-    return {"access": access, "port": port, "url_template": url}
+    return {"access": access, "port": port, "url_template": url, "user": login_user(record, settings)}
 
 
 def connection_vars(record: Mapping[str, Any], name: str, address: str | None, settings: Mapping[str, Any],
-                    templates: Mapping[str, str | None]) -> dict[str, str]:
+                    templates: Mapping[str, str | None],
+                    access: Mapping[str, Any] | None = None) -> dict[str, str]:
     """Render jupyter_url / ssh_tunnel_command (variable -> template); none for a host without address.
 
-    A template of None is the host's own default from its access tags (host_access).
+    A template of None is the host's own default from its access tags (host_access, or `access` if given).
     """
     if not address:
         return {}
-    access = host_access(record, settings)
-    settings = {**settings, "jupyter_port": access["port"]}
+    if access is None:
+        access = host_access(record, settings)
+    settings = {**settings, "jupyter_port": access["port"], "user": access["user"]}
     templates = {var: (access["url_template"] if template is None else template)
                  for var, template in templates.items()}
     values = template_values(record, name, address, settings)
@@ -331,7 +424,9 @@ def host_vars(record: Mapping[str, Any], address: str | None) -> dict[str, Any]:
 
 def shared_vars(settings: Mapping[str, Any]) -> dict[str, Any]:
     """Return the variables every host shares (set once on the plugin's group)."""
-    shared = {"ansible_user": settings["user"], "jupyter_local_port": settings["local_port"]}
+    shared: dict[str, Any] = {"jupyter_local_port": settings["local_port"]}
+    if settings.get("user"):
+        shared["ansible_user"] = settings["user"]
     if settings.get("jupyter_port") is not None:
         shared["jupyter_port"] = settings["jupyter_port"]
     if settings.get("identity_file"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 
@@ -45,17 +47,91 @@ def test_stop_start_follows_the_new_ip_and_keeps_the_name(fleet, write_config, i
     assert hostvars(data)["notebook"]["instance_id"] == nb
 
 
-def test_duplicate_names_get_distinct_deterministic_names_and_a_warning(fleet, write_config, inventory):
-    ids = sorted(fleet.launch("twin", count=2))
-    (solo,) = fleet.launch("solo")
+ALICE = {"jupyterops:host": "alice"}  # what the ec2_host role tags an instance with at launch
+
+
+def ids_by_name(data: dict) -> dict:
+    """Host name -> instance id."""
+    return {name: v["instance_id"] for name, v in hostvars(data).items()}
+
+
+def test_a_second_alice_does_not_rename_the_first(fleet, write_config, inventory):
+    (first,) = fleet.launch("alice", **ALICE)
     config = write_config()
+    _, data = inventory(config)
+    assert set(hostvars(data)) == {"alice"}
+
+    time.sleep(1.1)  # the emulator's launch times have whole seconds: make the second one later
+    (second,) = fleet.launch("alice", **ALICE)
     proc, data = inventory(config)
-    expected = {f"twin-{ids[0]}", f"twin-{ids[1]}", "solo"}
-    assert set(hostvars(data)) == expected
-    assert "share the host name 'twin'" in proc.stderr
-    assert hostvars(data)["solo"]["instance_id"] == solo
+    assert ids_by_name(data) == {"alice": first, f"alice-{second}": second}
+    assert "2 instances claim the host name 'alice'" in proc.stderr
+    assert f"{first} (launched first) keeps it" in proc.stderr
     _, again = inventory(config)
-    assert set(hostvars(again)) == expected
+    assert set(hostvars(again)) == set(hostvars(data))
+
+    # The newer one goes: nothing changes for the first.
+    fleet.client.terminate_instances(InstanceIds=[second])
+    proc, data = inventory(config)
+    assert ids_by_name(data) == {"alice": first}
+    assert "claim the host name" not in proc.stderr
+
+    # The older one goes: the next oldest (documented rule) takes the bare name.
+    time.sleep(1.1)
+    (third,) = fleet.launch("alice", **ALICE)
+    time.sleep(1.1)
+    (fourth,) = fleet.launch("alice", **ALICE)
+    _, data = inventory(config)
+    assert ids_by_name(data) == {
+        "alice": first, f"alice-{third}": third, f"alice-{fourth}": fourth}
+    fleet.client.terminate_instances(InstanceIds=[first])
+    _, data = inventory(config)
+    assert ids_by_name(data) == {"alice": third, f"alice-{fourth}": fourth}
+
+
+def test_the_name_given_at_launch_wins_over_a_renamed_name_tag(fleet, write_config, inventory):
+    (nb,) = fleet.launch("alice", **ALICE)
+    fleet.client.create_tags(Resources=[nb], Tags=[{"Key": "Name", "Value": "alice (old)"}])
+    (plain,) = fleet.launch("bob")                       # launched without the role: its Name tag
+    _, data = inventory(write_config())
+    assert ids_by_name(data) == {"alice": nb, "bob": plain}
+
+
+def test_a_name_equal_to_a_group_is_suffixed_with_a_warning(fleet, write_config, inventory):
+    (named_all,) = fleet.launch("all")
+    (named_group,) = fleet.launch("tagged_ec2")
+    (named_state,) = fleet.launch("stopped")
+    (named_keyed,) = fleet.launch("owner_ann", Owner="bob")
+    fleet.launch("web", Owner="ann")
+    config = write_config(keyed_groups=[{"key": "instance_tags.Owner", "prefix": "owner"}])
+    proc, data = inventory(config)
+    expected = {f"all-{named_all}", f"tagged_ec2-{named_group}", f"stopped-{named_state}",
+                f"owner_ann-{named_keyed}", "web"}
+    assert set(hostvars(data)) == expected
+    assert hosts_of(data, "tagged_ec2") == expected
+    assert hosts_of(data, "running") == expected
+    assert hosts_of(data, "owner_ann") == {"web"}
+    assert hosts_of(data, "owner_bob") == {f"owner_ann-{named_keyed}"}
+    assert hostvars(data)[f"all-{named_all}"]["instance_id"] == named_all
+    for name in ("all", "tagged_ec2", "stopped", "owner_ann"):
+        assert f"host name '{name}'" in proc.stderr
+    assert "also a group name" in proc.stderr
+
+
+def test_login_user_from_the_tag_the_role_sets(fleet, write_config, inventory):
+    fleet.launch("deb", **{"jupyterops:login-user": "admin"})
+    fleet.launch("ubu", **{"jupyterops:login-user": "ubuntu"})
+    fleet.launch("old")                                  # launched before the role set the tag
+    _, data = inventory(write_config())
+    hv = hostvars(data)
+    assert {n: v["ansible_user"] for n, v in hv.items()} == {"deb": "admin", "ubu": "ubuntu", "old": "admin"}
+    assert hv["ubu"]["ssh_tunnel_command"].endswith(f" ubuntu@{hv['ubu']['ansible_host']}")
+
+    # An explicit ssh_user overrides the tags for every host.
+    _, data = inventory(write_config("explicit", ssh_user="ec2-user"))
+    hv = hostvars(data)
+    assert {v["ansible_user"] for v in hv.values()} == {"ec2-user"}
+    assert hv["ubu"]["ssh_tunnel_command"].endswith(f" ec2-user@{hv['ubu']['ansible_host']}")
 
 
 def test_untagged_instances_are_ignored(fleet, write_config, inventory):

@@ -55,19 +55,125 @@ def test_base_name_from_other_tag_and_instance_id():
     assert h.base_name(rec, "instance_id", "Name", "skip") == "i-1"
 
 
+def test_base_name_prefers_the_name_given_at_launch():
+    rec = record(tags={"Name": "renamed-in-console", "jupyterops:host": "alice"})
+    assert h.base_name(rec, "tag", "Name", "skip") == "alice"
+    # An unusable jupyterops:host value falls back to the Name tag (then to the fallback).
+    ip_tagged = record(tags={"Name": "bob", "jupyterops:host": "10.0.0.1"})
+    assert h.base_name(ip_tagged, "tag", "Name", "skip") == "bob"
+    assert h.base_name(record(tags={"jupyterops:host": " "}), "tag", "Name", "instance_id") == "i-1"
+    assert h.base_name(rec, "instance_id", "Name", "skip") == "i-1"
+
+
+def test_hosts_without_the_launch_tag_fall_back_to_name():
+    records = [record("i-1", tags={"Name": "web"}),
+               record("i-2", tags={"Name": "x", "jupyterops:host": "db"})]
+    assert h.assign_names(records)[0] == {"i-1": "web", "i-2": "db"}
+
+
 def test_assign_names_unique_names_are_kept():
     names, warnings = h.assign_names([record("i-1", "a"), record("i-2", "b")])
     assert names == {"i-1": "a", "i-2": "b"}
     assert warnings == []
 
 
-def test_assign_names_collisions_get_instance_id_suffix_and_a_warning():
-    records = [record("i-2", "nb"), record("i-1", "nb"), record("i-3", "other")]
-    names, warnings = h.assign_names(records)
-    assert names == {"i-1": "nb-i-1", "i-2": "nb-i-2", "i-3": "other"}
+T0, T1, T2 = "2026-01-01T00:00:00+00:00", "2026-02-01T00:00:00+00:00", "2026-03-01T00:00:00+00:00"
+
+
+def alice(instance_id, launched, **extra):
+    """An instance the ec2_host role launched as alice (Name and jupyterops:host), first launched then."""
+    return record(instance_id, tags={"Name": "alice", "jupyterops:host": "alice"},
+                  first_launch_time=launched, **extra)
+
+
+def test_a_newer_namesake_appearing_does_not_rename_the_older():
+    old = alice("i-9", T0)
+    assert h.assign_names([old])[0] == {"i-9": "alice"}
+    names, warnings = h.assign_names([old, alice("i-1", T1)])   # newer, though its id sorts first
+    assert names == {"i-9": "alice", "i-1": "alice-i-1"}
     assert len(warnings) == 1
-    assert "'nb'" in warnings[0]
-    assert "i-1, i-2" in warnings[0]
+    assert "'alice'" in warnings[0] and "i-9 (launched first) keeps it, i-1 get" in warnings[0]
+
+
+def test_the_newer_namesake_going_changes_nothing_for_the_older():
+    old, new = alice("i-9", T0), alice("i-1", T1)
+    assert h.assign_names([old, new])[0]["i-9"] == "alice"
+    assert h.assign_names([old])[0] == {"i-9": "alice"}
+    # Terminated, still listed (instance_states with terminated): a live namesake outranks it.
+    names, _ = h.assign_names([alice("i-9", T0, state="terminated"), alice("i-1", T1)])
+    assert names == {"i-1": "alice", "i-9": "alice-i-9"}
+
+
+def test_the_older_going_hands_the_bare_name_to_the_next_oldest():
+    new = alice("i-1", T1)
+    assert h.assign_names([alice("i-9", T0), new])[0]["i-1"] == "alice-i-1"
+    assert h.assign_names([new]) == ({"i-1": "alice"}, [])
+
+
+def test_three_namesakes_rank_by_first_launch_then_instance_id():
+    records = [alice("i-3", T2), alice("i-2", T1), alice("i-1", T1), alice("i-4", T0)]
+    names, warnings = h.assign_names(records)
+    assert names == {"i-4": "alice", "i-1": "alice-i-1", "i-2": "alice-i-2", "i-3": "alice-i-3"}
+    assert len(warnings) == 1 and "4 instances" in warnings[0]
+    # Any subset keeps the order: the names are a pure function of the listed instances.
+    assert h.assign_names(records[:3])[0] == {"i-1": "alice", "i-2": "alice-i-2", "i-3": "alice-i-3"}
+    assert h.assign_names(list(reversed(records)))[0] == names
+
+
+def test_a_stop_start_does_not_make_an_instance_younger():
+    # LaunchTime is the last start; the first launch (primary ENI AttachTime) decides.
+    old = alice("i-9", T0, launch_time=T2)
+    new = alice("i-1", T1, launch_time=T1)
+    assert h.assign_names([old, new])[0] == {"i-9": "alice", "i-1": "alice-i-1"}
+
+
+def test_without_a_first_launch_time_launch_time_decides_and_unknown_ranks_last():
+    old = record("i-9", "nb", first_launch_time=None, launch_time=T0)
+    new = record("i-1", "nb", first_launch_time=None, launch_time=T1)
+    unknown = record("i-0", "nb", first_launch_time=None, launch_time=None)
+    names, _ = h.assign_names([unknown, new, old])
+    assert names == {"i-9": "nb", "i-1": "nb-i-1", "i-0": "nb-i-0"}
+
+
+def test_timestamps_in_other_forms_compare_by_time():
+    # Offsets, Z and naive (UTC) forms: the earlier moment wins, not the smaller string.
+    early = record("i-2", "nb", first_launch_time="2026-01-01T01:00:00+02:00")   # 23:00 UTC the day before
+    late = record("i-1", "nb", first_launch_time="2026-01-01T00:00:00Z")
+    assert h.assign_names([early, late])[0]["i-2"] == "nb"
+    naive = record("i-3", "nb", first_launch_time="2025-12-31T22:00:00")
+    assert h.assign_names([early, late, naive])[0]["i-3"] == "nb"
+    garbage = record("i-0", "nb", first_launch_time="yesterday")
+    assert h.assign_names([garbage, late])[0]["i-1"] == "nb"
+
+
+def test_first_launch_time_is_the_primary_eni_attach_time():
+    attach = datetime.datetime(2026, 1, 1, 1, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=1)))
+    raw = {"InstanceId": "i-1", "LaunchTime": datetime.datetime(2026, 5, 1, tzinfo=datetime.UTC),
+           "NetworkInterfaces": [
+               {"Attachment": {"DeviceIndex": 1,
+                               "AttachTime": datetime.datetime(2026, 4, 1, tzinfo=datetime.UTC)}},
+               {"Attachment": {"DeviceIndex": 0, "AttachTime": attach}}]}
+    assert h.first_launch_time(raw) == "2026-01-01T00:00:00+00:00"
+    assert h.first_launch_time({"LaunchTime": datetime.datetime(2026, 5, 1)}) == "2026-05-01T00:00:00+00:00"
+    assert h.first_launch_time({}) is None
+
+
+RESERVED = ("all", "ungrouped", "tagged_ec2", "pending", "running", "stopped", "shutting_down",
+            "terminated", "unknown")
+
+
+@pytest.mark.parametrize("group", ["all", "ungrouped", "tagged_ec2", "running", "stopped", "unknown", "ALL"])
+def test_a_name_equal_to_a_group_is_suffixed_with_a_warning(group):
+    names, warnings = h.assign_names([record("i-1", group), record("i-2", "web")], reserved=RESERVED)
+    assert names == {"i-1": f"{group}-i-1", "i-2": "web"}
+    assert len(warnings) == 1
+    assert f"{group!r} (i-1) is also a group name" in warnings[0]
+
+
+def test_namesakes_of_a_group_name_are_all_suffixed():
+    names, warnings = h.assign_names([record("i-2", "all"), record("i-1", "all")], reserved=["all"])
+    assert names == {"i-1": "all-i-1", "i-2": "all-i-2"}
+    assert len(warnings) == 1
 
 
 def test_assign_names_is_independent_of_listing_order():
@@ -77,21 +183,42 @@ def test_assign_names_is_independent_of_listing_order():
 
 def test_assign_names_case_insensitive_collision():
     names, warnings = h.assign_names([record("i-1", "Web"), record("i-2", "web")])
-    assert set(names.values()) == {"Web-i-1", "web-i-2"}
+    assert names == {"i-1": "Web", "i-2": "web-i-2"}
     assert warnings
 
 
 def test_assign_names_suffix_that_hits_a_real_name_falls_back_to_instance_id():
-    records = [record("i-1", "nb"), record("i-2", "nb"), record("i-3", "nb-i-1")]
+    records = [record("i-1", "nb"), record("i-2", "nb"), record("i-3", "nb-i-2")]
     names, _ = h.assign_names(records)
-    assert len(set(names.values())) == 3
-    assert names["i-3"] == "nb-i-1"
-    assert names["i-1"] == "i-1"
+    assert names == {"i-1": "nb", "i-2": "i-2", "i-3": "nb-i-2"}
+
+
+def test_a_host_whose_every_name_is_taken_is_left_out_with_a_warning():
+    records = [record("i-1", "nb"), record("i-2", "nb"), record("i-3", "nb-i-2"), record("i-4", "i-2")]
+    names, warnings = h.assign_names(records)
+    assert "i-2" not in names and names["i-4"] == "i-2"
+    assert any("skipping i-2" in w for w in warnings)
 
 
 def test_assign_names_skips_untagged():
     names, _ = h.assign_names([record("i-1", None), record("i-2", "b")])
     assert names == {"i-2": "b"}
+
+
+def test_suffixed_name():
+    assert h.suffixed_name("all", "i-1", set()) == "all-i-1"
+    assert h.suffixed_name("all", "i-1", {"all-i-1"}) == "i-1"
+    assert h.suffixed_name("all", "i-1", {"all-i-1", "i-1"}) is None
+
+
+def test_assign_names_is_n_log_n_on_a_large_fleet():
+    # 20000 instances, every name claimed twice: well under a second (a quadratic rule would take minutes).
+    import time
+    records = [record(f"i-{n:06d}", f"nb{n // 2}", first_launch_time=T0) for n in range(20000)]
+    start = time.perf_counter()
+    names, warnings = h.assign_names(records, reserved=RESERVED)
+    assert time.perf_counter() - start < 5
+    assert len(set(names.values())) == 20000 and len(warnings) == 10000
 
 
 # ------------------------------------------------------------------------------ addresses
@@ -191,16 +318,6 @@ def test_bad_templates_fail_naming_the_option(bad):
 
 
 # ------------------------------------------------------------------------------ configuration
-
-def test_regions_default_to_single_region_and_one_is_required():
-    assert h.validate_regions("eu-west-1", []) == ["eu-west-1"]
-    regions = h.validate_regions("eu-west-1", ["us-east-1", "eu-west-1", "us-east-1"])
-    assert regions == ["eu-west-1", "us-east-1"]
-    with pytest.raises(h.ConfigError, match=r"'regions'.*required"):
-        h.validate_regions(None, [])
-    with pytest.raises(h.ConfigError, match=r"'regions'.*'Europe'"):
-        h.validate_regions(None, ["Europe"])
-
 
 def test_filters_are_normalized_and_merged_with_tags_and_states():
     tags = h.validate_filters("tags", {"Project": "x", "Env": ["a", "b"]})
@@ -336,7 +453,7 @@ def test_tag_keys_may_contain_spaces_but_other_filter_names_may_not():
 ])
 def test_host_access_from_tags_and_options(tags, options, expected):
     settings = {"jupyter_port": None, "jupyter_url_template": None, **options}
-    assert h.host_access(record(tags={"Name": "nb", **tags}), settings) == expected
+    assert h.host_access(record(tags={"Name": "nb", **tags}), settings) == {**expected, "user": "admin"}
 
 
 def test_connection_vars_follow_each_hosts_access():
@@ -350,3 +467,40 @@ def test_connection_vars_follow_each_hosts_access():
     tunnel = record(tags={"Name": "tun", "jupyterops:access": "tunnel", "jupyterops:port": "8889"})
     assert h.connection_vars(tunnel, "tun", "54.1.1.1", settings, templates) == {
         "jupyter_url": "http://localhost:8889/", "ssh_tunnel_command": "ssh -N -L 8889:127.0.0.1:8889 x"}
+
+
+# ------------------------------------------------------------------------------ login user
+
+@pytest.mark.parametrize(("tags", "option", "expected"), [
+    ({}, None, "admin"),                                             # no tag: Debian's user
+    ({"jupyterops:login-user": "ubuntu"}, None, "ubuntu"),           # the AMI's user, tagged at launch
+    ({"jupyterops:login-user": "admin"}, None, "admin"),
+    ({"jupyterops:login-user": "ubuntu"}, "ec2-user", "ec2-user"),   # the explicit option wins
+    ({"jupyterops:login-user": "-oProxyCommand=x"}, None, "admin"),  # not a login name: ignored
+    ({"jupyterops:login-user": "ubuntu\nProxyCommand x"}, None, "admin"),
+    ({"jupyterops:login-user": ""}, None, "admin"),
+    ({"jupyterops:login-user": "a" * 33}, None, "admin"),
+])
+def test_login_user_from_the_tag_unless_the_option_is_set(tags, option, expected):
+    rec = record(tags={"Name": "nb", **tags})
+    assert h.login_user(rec, {"user": option}) == expected
+    assert h.host_access(rec, {"user": option})["user"] == expected
+
+
+def test_the_tagged_login_user_goes_into_the_tunnel_command_and_only_the_option_into_group_vars():
+    templates = {"jupyter_url": None, "ssh_tunnel_command": "ssh {user}@{address}"}
+    settings = {"local_port": 8889, "user": None, "identity_file": None, "jupyter_port": None,
+                "jupyter_url_template": None}
+    ubuntu = record(tags={"Name": "nb", "jupyterops:login-user": "ubuntu"})
+    assert h.connection_vars(ubuntu, "nb", "54.1.1.1", settings, templates)["ssh_tunnel_command"] == (
+        "ssh ubuntu@54.1.1.1")
+    assert "ansible_user" not in h.shared_vars(settings)
+    settings["user"] = "admin"
+    assert h.connection_vars(ubuntu, "nb", "54.1.1.1", settings, templates)["ssh_tunnel_command"] == (
+        "ssh admin@54.1.1.1")
+    assert h.shared_vars(settings)["ansible_user"] == "admin"
+
+
+def test_the_login_user_rule_is_the_ssh_user_rule():
+    options = Path(__file__).resolve().parents[3] / "plugins" / "module_utils" / "_tagged_ec2_options.py"
+    assert f're.compile(r"{h._LOGIN_USER.pattern}")' in options.read_text()

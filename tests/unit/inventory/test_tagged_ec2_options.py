@@ -21,7 +21,7 @@ DEFAULTS = {
     "filters": {}, "instance_states": ["pending", "running", "stopping", "stopped"],
     "hostname_source": "tag", "hostname_tag": "Name", "hostname_fallback": "skip",
     "address_preference": ["elastic_ip", "public_ip", "private_ip"], "use_private_ip": False,
-    "group": "tagged_ec2", "ssh_user": "admin", "ssh_identity_file": None, "jupyter_port": None,
+    "group": "tagged_ec2", "ssh_user": None, "ssh_identity_file": None, "jupyter_port": None,
     "tunnel_local_port": 8889, "jupyter_url_template": None,
     "ssh_tunnel_command_template": "ssh -N -L {local_port}:127.0.0.1:{jupyter_port} {user}@{address}",
     "compose": {}, "groups": {}, "keyed_groups": [], "strict": False, "leading_separator": True,
@@ -133,7 +133,7 @@ def test_a_bad_value_is_refused_naming_the_option(option, value):
 @pytest.mark.parametrize(("option", "value"), [
     ("jupyter_port", 1), ("jupyter_port", 65535), ("jupyter_port", 8888), ("tunnel_local_port", 1),
     ("tunnel_local_port", 65535), ("ssh_user", "ec2-user"), ("ssh_user", "ubuntu"),
-    ("ssh_user", "svc.user_1"),
+    ("ssh_user", "svc.user_1"), ("ssh_user", None),
     ("ssh_identity_file", "/home/ann/.ssh/id ed25519"), ("hostname_tag", "aws:cloudformation:stack-name"),
     ("hostname_tag", "Host Name"), ("group", "_jupyter2"), ("cache_timeout", 0), ("cache_prefix", ""),
     ("endpoint_url", "https://ec2.eu-west-1.amazonaws.com"),

@@ -109,6 +109,34 @@ def test_provision_idempotent_tagged_encrypted_locked_down_then_stop_start_resiz
     assert _sg_rules(group) == {(22, "198.51.100.0/24"), (22, "2001:db8::/32")}
     assert lab.client("cloudwatch").describe_alarms(AlarmNamePrefix=PROJECT)["MetricAlarms"] == []
 
+    # ACME mode (tls_mode acme): TCP port 80 from the whole internet, the one world-open rule. Let's Encrypt
+    # validates HTTP-01 on port 80 only, from addresses it does not publish
+    # (https://letsencrypt.org/docs/challenge-types/); a security group rule names protocol, port range and
+    # source CIDR (https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html).
+    # ec2_host_allow_world is not needed for it. Outside acme mode no request ever opened port 80.
+    assert [p for r in lab.emulator.requests("AuthorizeSecurityGroupIngress")
+            for p in _params(r, "IpPermissions").values() if p.get("FromPort") == "80"] == []
+    before = len(lab.emulator.requests("AuthorizeSecurityGroupIngress"))
+    acme = {"tls_mode": "acme", "tls_acme_email": "ops@example.org", "tls_dns_names": ["lab.example.org"]}
+    assert lab.ok("provision", **acme) > 0
+    assert lab.ok("provision", **acme) == 0
+    opened = [p for r in lab.emulator.requests("AuthorizeSecurityGroupIngress")[before:]
+              for p in _params(r, "IpPermissions").values()]
+    assert [(p["IpProtocol"], p["FromPort"], p["ToPort"], p.get("IpRanges.1.CidrIp"),
+             p.get("Ipv6Ranges.1.CidrIpv6")) for p in opened if p.get("FromPort") == "80"] in (
+        [("tcp", "80", "80", "0.0.0.0/0", None), ("tcp", "80", "80", None, "::/0")],
+        [("tcp", "80", "80", None, "::/0"), ("tcp", "80", "80", "0.0.0.0/0", None)],
+        [("tcp", "80", "80", "0.0.0.0/0", "::/0")],
+    ), opened
+    assert [p for p in opened if p.get("FromPort") != "80"] == [], "only the port 80 rule is added"
+    group = ec2.describe_security_groups(GroupIds=[groups[0]["GroupId"]])["SecurityGroups"][0]
+    assert _sg_rules(group) == {(22, "198.51.100.0/24"), (22, "2001:db8::/32"),
+                                (80, "0.0.0.0/0"), (80, "::/0")}
+    # Back to the default tls_mode: the rule goes.
+    assert lab.ok("provision") > 0
+    group = ec2.describe_security_groups(GroupIds=[groups[0]["GroupId"]])["SecurityGroups"][0]
+    assert _sg_rules(group) == {(22, "198.51.100.0/24"), (22, "2001:db8::/32")}
+
     # Stop/start: the public IP changes and facts/inventory follow; resize restores the prior state.
     first = _live(lab, "alice")
     lab.ok("stop")
@@ -120,6 +148,18 @@ def test_provision_idempotent_tagged_encrypted_locked_down_then_stop_start_resiz
     assert started["State"]["Name"] == "running"
     assert started["PublicIpAddress"] != first["PublicIpAddress"]
     assert lab.inventory()["alice"]["ansible_host"] == started["PublicIpAddress"]
+
+    # A type of another architecture is refused before the instance is stopped: the instance keeps its
+    # x86_64 image, which an arm64 type (t4g) cannot boot
+    # (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/resize-limitations.html).
+    stops_before = len(lab.emulator.requests("StopInstances"))
+    refused = lab.run("resize", ec2_host_resize_type="t4g.large")
+    assert refused.returncode != 0
+    assert "ec2_host_resize_type 't4g.large' supports arm64" in refused.stdout
+    assert "alice run an image of another architecture (x86_64)" in " ".join(refused.stdout.split())
+    assert (_live(lab, "alice")["InstanceType"], _live(lab, "alice")["State"]["Name"]) == (
+        started["InstanceType"], "running")
+    assert len(lab.emulator.requests("StopInstances")) == stops_before
 
     assert lab.ok("resize", ec2_host_resize_type="t3.large") > 0
     resized = _live(lab, "alice")
@@ -190,7 +230,10 @@ def test_snapshots_images_teardown_keep_then_delete(lab: Lab) -> None:
         "Images"
     ][0]
     first_snaps = [m["Ebs"]["SnapshotId"] for m in first["BlockDeviceMappings"] if "Ebs" in m]
-    assert _tags(first).items() >= {**BASE_TAGS, "jupyterops:host": "alice"}.items()
+    # Not scrubbed (image_scrub_before_image is false): the image says so.
+    assert _tags(first).items() >= {**BASE_TAGS, "jupyterops:host": "alice",
+                                    "jupyterops:scrubbed": "none"}.items()
+    assert first["Description"] == "jupyterops jopstest/alice; scrubbed: none"
     perms = ec2.describe_image_attribute(ImageId=first["ImageId"], Attribute="launchPermission")
     assert perms["LaunchPermissions"] == [{"UserId": "111122223333"}]
     # The accounts also get its snapshots (createVolumePermission), and the run prints the key-policy grant.

@@ -1,0 +1,65 @@
+"""Unit tests for the ec2_instance_type_info module's pure parts and its DescribeInstanceTypes paging."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from botocore.stub import Stubber
+
+from plugins.modules.ec2_instance_type_info import architectures, describe
+
+OS_TABLE = Path(__file__).resolve().parents[3] / "roles" / "ec2_host" / "vars" / "os.yml"
+
+
+def _type(name: str, *archs: str) -> dict[str, Any]:
+    return {"InstanceType": name, "ProcessorInfo": {"SupportedArchitectures": list(archs)}}
+
+
+def test_architectures_maps_each_type_in_ec2_order() -> None:
+    described = [_type("t4g.small", "arm64"), _type("t2.micro", "i386", "x86_64"), {"InstanceType": "odd.x"}]
+    assert architectures(described) == {"t4g.small": ["arm64"], "t2.micro": ["i386", "x86_64"], "odd.x": []}
+
+
+class _Retrying:
+    """A client whose calls accept the aws_retry keyword that AWSRetry-decorated clients take."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def describe_instance_types(self, aws_retry: bool = False, **params: Any) -> Any:
+        assert aws_retry is True
+        return self._client.describe_instance_types(**params)
+
+
+def test_describe_follows_next_token() -> None:
+    client = boto3.client("ec2", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(client) as stub:
+        stub.add_response("describe_instance_types", {"InstanceTypes": [_type("m7g.medium", "arm64")],
+                                                      "NextToken": "page2"},
+                          {"InstanceTypes": ["m7g.medium", "t3.medium"]})
+        stub.add_response("describe_instance_types", {"InstanceTypes": [_type("t3.medium", "x86_64")]},
+                          {"InstanceTypes": ["m7g.medium", "t3.medium"], "NextToken": "page2"})
+        found = describe(_Retrying(client), ["m7g.medium", "t3.medium"])
+        stub.assert_no_pending_responses()
+    assert architectures(found) == {"m7g.medium": ["arm64"], "t3.medium": ["x86_64"]}
+
+
+@pytest.mark.parametrize("os_name", ["debian12", "debian13", "ubuntu2404", "ubuntu2204"])
+def test_os_table_has_both_architectures_owner_and_login_user(os_name: str) -> None:
+    """Every accepted ec2_host_os has an owner, a login user and a pattern naming each architecture."""
+    entry = yaml.safe_load(OS_TABLE.read_text())["_ec2_host_os_table"][os_name]
+    assert entry["owner"] in {"136693071363", "099720109477"}
+    assert entry["login_user"] == ("admin" if os_name.startswith("debian") else "ubuntu")
+    assert set(entry["name_patterns"]) == {"x86_64", "arm64"}
+    assert "amd64" in entry["name_patterns"]["x86_64"] and "arm64" in entry["name_patterns"]["arm64"]
+
+
+def test_os_table_matches_the_accepted_values() -> None:
+    """The table and the argument spec's choices list the same operating systems."""
+    table = yaml.safe_load(OS_TABLE.read_text())["_ec2_host_os_table"]
+    spec = yaml.safe_load((OS_TABLE.parents[1] / "meta" / "argument_specs.yml").read_text())
+    assert set(spec["argument_specs"]["main"]["options"]["ec2_host_os"]["choices"]) == set(table)

@@ -1,0 +1,45 @@
+"""Unit tests for the ec2_volume_kms_info module's pure part and its DescribeVolumes paging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.stub import Stubber
+
+from plugins.modules.ec2_volume_kms_info import describe, encryption
+
+KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_encryption_keeps_the_order_asked_and_an_empty_key_when_none() -> None:
+    described = [{"VolumeId": "vol-b", "Encrypted": False},
+                 {"VolumeId": "vol-a", "Encrypted": True, "KmsKeyId": KEY}]
+    assert encryption(described, ["vol-a", "vol-b", "vol-missing"]) == [
+        {"volume_id": "vol-a", "encrypted": True, "kms_key_id": KEY},
+        {"volume_id": "vol-b", "encrypted": False, "kms_key_id": ""},
+    ]
+
+
+class _Retrying:
+    """A client whose calls accept the aws_retry keyword that AWSRetry-decorated clients take."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def describe_volumes(self, aws_retry: bool = False, **params: Any) -> Any:
+        assert aws_retry is True
+        return self._client.describe_volumes(**params)
+
+
+def test_describe_follows_next_token() -> None:
+    client = boto3.client("ec2", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(client) as stub:
+        stub.add_response("describe_volumes", {"Volumes": [{"VolumeId": "vol-a", "Encrypted": True,
+                                                            "KmsKeyId": KEY}], "NextToken": "p2"},
+                          {"VolumeIds": ["vol-a", "vol-b"]})
+        stub.add_response("describe_volumes", {"Volumes": [{"VolumeId": "vol-b", "Encrypted": False}]},
+                          {"VolumeIds": ["vol-a", "vol-b"], "NextToken": "p2"})
+        found = describe(_Retrying(client), ["vol-a", "vol-b"])
+        stub.assert_no_pending_responses()
+    assert [v["kms_key_id"] for v in encryption(found, ["vol-a", "vol-b"])] == [KEY, ""]

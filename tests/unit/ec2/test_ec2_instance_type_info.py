@@ -8,9 +8,18 @@ from typing import Any
 import boto3
 import pytest
 import yaml
+from ansible.plugins.loader import init_plugin_loader
 from botocore.stub import Stubber
 
-from plugins.modules.ec2_instance_type_info import architectures, describe
+# The module imports amazon.aws through ansible_collections: load it the way Ansible does (the collection
+# loader over this checkout's collections/ and the installed ones), or a plain import of ansible_collections
+# hides jupyterops.cloud from every later test in the session.
+init_plugin_loader([str(Path(__file__).resolve().parents[3] / "collections")])
+
+from ansible_collections.jupyterops.cloud.plugins.modules.ec2_instance_type_info import (  # noqa: E402
+    architectures,
+    describe,
+)
 
 OS_TABLE = Path(__file__).resolve().parents[3] / "roles" / "ec2_host" / "vars" / "os.yml"
 

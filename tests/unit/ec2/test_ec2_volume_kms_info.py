@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import boto3
+from ansible.plugins.loader import init_plugin_loader
 from botocore.stub import Stubber
 
-from plugins.modules.ec2_volume_kms_info import describe, encryption
+# The module imports amazon.aws through ansible_collections: load it the way Ansible does (the collection
+# loader over this checkout's collections/ and the installed ones), or a plain import of ansible_collections
+# hides jupyterops.cloud from every later test in the session.
+init_plugin_loader([str(Path(__file__).resolve().parents[3] / "collections")])
+
+from ansible_collections.jupyterops.cloud.plugins.modules.ec2_volume_kms_info import describe, encryption  # noqa: E402
 
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 

@@ -104,11 +104,18 @@ def sg_rules(
     jupyter_port: int,
     jupyter_public: bool,
     ssh_port: int = 22,
+    acme_http01: bool = False,
 ) -> list[dict[str, Any]]:
-    """Ingress rules: SSH from admin CIDRs; Jupyter port only in public mode."""
+    """Ingress rules: SSH from admin CIDRs; Jupyter port only in public mode; port 80 only for ACME HTTP-01.
+
+    The HTTP-01 rule is the one rule open to the whole internet: the CA validates from addresses it does
+    not publish and changes, on port 80 only (https://letsencrypt.org/docs/challenge-types/).
+    """
     rules = _rule(int(ssh_port), *_split(admin_cidrs or []), "SSH from admin CIDRs")
     if jupyter_public:
         rules += _rule(int(jupyter_port), *_split(jupyter_cidrs or []), "JupyterLab (public mode)")
+    if acme_http01:
+        rules += _rule(80, ["0.0.0.0/0"], ["::/0"], "ACME HTTP-01 challenge (tls_mode acme)")
     return rules
 
 

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+# Lifetime of the certificates this Pebble issues.
+VALIDITY_DAYS = 10
+
 
 def _free_port() -> int:
     """A free TCP port on 127.0.0.1."""
@@ -80,7 +83,9 @@ def pebble(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pebble]:
     config.write_text(json.dumps({"pebble": {
         "listenAddress": f"127.0.0.1:{acme_port}", "managementListenAddress": f"127.0.0.1:{mgmt_port}",
         "certificate": str(srv_crt), "privateKey": str(srv_key), "httpPort": http_port,
-        "tlsPort": _free_port(), "ocspResponderURL": "", "externalAccountBindingRequired": False}}))
+        "tlsPort": _free_port(), "ocspResponderURL": "", "externalAccountBindingRequired": False,
+        # Short-lived certificates (10 days), so the role's default tls_renew_days (30) makes them due.
+        "certificateValidityPeriod": VALIDITY_DAYS * 86400}}))
     env = dict(os.environ, PEBBLE_VA_NOSLEEP="1", PEBBLE_WFE_NONCEREJECT="0", PEBBLE_AUTHZREUSE="0")
     log_dns = (work / "challtestsrv.log").open("w")
     log_pebble = (work / "pebble.log").open("w")

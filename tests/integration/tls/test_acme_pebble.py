@@ -1,10 +1,17 @@
-"""The tls role's acme mode against Debian's Pebble ACME test server on loopback (HTTP-01)."""
+"""The tls role's acme mode (certbot) against Debian's Pebble ACME test server on loopback (HTTP-01).
+
+Pebble issues 10-day certificates (conftest.VALIDITY_DAYS), so with the default tls_renew_days (30) a
+fresh certificate is already due: a converge must not renew it (it only issues when there is none or the
+names change), while the host's renewal (`certbot renew` with the role's directories and its deploy hook,
+what the timer runs) must.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 from cryptography import x509
@@ -13,19 +20,22 @@ from cryptography.hazmat.primitives.asymmetric import ec
 PLAYBOOK = Path(__file__).with_name("acme.yml")
 
 
-def _run(ansible_runner, pebble, tmp_path: Path, names: list[str], check: bool = False):
+def _run(ansible_runner, pebble, tmp_path: Path, names: list[str], check: bool = False, **extra):
     """Run the role locally with tls_dir in tmp_path; return (CompletedProcess, stats for localhost)."""
     variables = {
         "tls_mode": "acme", "tls_dir": str(tmp_path / "tls"), "tls_owner": "root", "tls_group": "root",
         "tls_common_name": "jupyter.test", "tls_dns_names": names, "tls_include_host_names": False,
         "tls_include_loopback": False, "tls_acme_directory": pebble.directory,
         "tls_acme_email": "ops@jupyter.test", "tls_acme_http_port": pebble.http_port,
-        "tls_acme_http_timeout": 60, "ansible_become": False,
-        "ansible_python_interpreter": "/usr/bin/python3",
+        "ansible_become": False, "ansible_python_interpreter": "/usr/bin/python3",
+        # No timer on the test machine itself (the container test covers it), no service to restart.
+        "tls_acme_renew_timer": False, "tls_acme_restart_services": [],
+        **extra,
     }
     varfile = tmp_path / "vars.json"
     varfile.write_text(json.dumps(variables))
-    env = dict(os.environ, SSL_CERT_FILE=str(pebble.tls_ca), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+    env = dict(os.environ, SSL_CERT_FILE=str(pebble.tls_ca), REQUESTS_CA_BUNDLE=str(pebble.tls_ca),
+               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
                ANSIBLE_FORCE_HANDLERS="0")
     args = ["ansible-playbook", "-i", "localhost,", "-c", "local", str(PLAYBOOK), "-e", f"@{varfile}"]
     if check:
@@ -86,4 +96,53 @@ def test_acme_issue_keep_and_renew_on_new_name(ansible_runner, pebble, tmp_path)
     assert stats["changed"] > 0
     assert _sans(tls / "cert.pem") == {"jupyter.test", "extra.jupyter.test"}
     assert x509.load_pem_x509_certificates((tls / "cert.pem").read_bytes())[0].serial_number != serial
-    assert not (tls / "acme-webroot").exists()
+    serial = x509.load_pem_x509_certificates((tls / "cert.pem").read_bytes())[0].serial_number
+    _, stats = _run(ansible_runner, pebble, tmp_path, ["extra.jupyter.test"])
+    assert stats["changed"] == 0
+
+
+def _renew(acme: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """What the timer runs (vars/main.yml _tls_acme_renew_argv): certbot renew on the role's directories."""
+    return subprocess.run(
+        ["/usr/bin/certbot", "renew", "--non-interactive", "--no-random-sleep-on-renew",
+         "--config-dir", str(acme / "config"), "--work-dir", str(acme / "work"),
+         "--logs-dir", str(acme / "logs")],
+        env=env, capture_output=True, text=True, timeout=180, check=False)
+
+
+def _serial(path: Path) -> int:
+    """Serial number of the leaf certificate in path."""
+    return x509.load_pem_x509_certificates(path.read_bytes())[0].serial_number
+
+
+def test_host_renewal_installs_the_new_certificate(ansible_runner, pebble, tmp_path):
+    tls = tmp_path / "tls"
+    _run(ansible_runner, pebble, tmp_path, [])
+    before = _serial(tls / "cert.pem")
+    renewal = (tls / "acme" / "config" / "renewal" / "jupyterops.conf").read_text()
+    assert "renew_before_expiry = 30 days\n" in renewal
+    # What the timer runs (vars/main.yml _tls_acme_renew_argv): certbot renew on the role's directories.
+    acme = tls / "acme"
+    env = dict(os.environ, REQUESTS_CA_BUNDLE=str(pebble.tls_ca))
+    proc = _renew(acme, env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # The deploy hook put the renewed certificate where the server reads it, with the key's modes kept.
+    after = _serial(tls / "cert.pem")
+    assert after != before
+    assert _serial(tls / "acme" / "config" / "live" / "jupyterops" / "cert.pem") == after
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+    key = load_pem_private_key((tls / "key.pem").read_bytes(), None)
+    leaf = x509.load_pem_x509_certificates((tls / "cert.pem").read_bytes())[0]
+    assert key.public_key() == leaf.public_key()
+    assert stat.S_IMODE((tls / "key.pem").stat().st_mode) == 0o600
+    # A converge afterwards keeps the renewed certificate (nothing to do).
+    _, stats = _run(ansible_runner, pebble, tmp_path, [])
+    assert stats["changed"] == 0
+    assert _serial(tls / "cert.pem") == after
+    # A shorter tls_renew_days goes into certbot's renewal configuration.
+    _, stats = _run(ansible_runner, pebble, tmp_path, [], tls_renew_days=5)
+    assert stats["changed"] == 1
+    assert "renew_before_expiry = 5 days\n" in (acme / "config" / "renewal" / "jupyterops.conf").read_text()
+    proc = _renew(acme, env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _serial(tls / "cert.pem") == after, "not due with 10 days left and renew_before_expiry = 5 days"

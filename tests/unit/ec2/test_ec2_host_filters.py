@@ -73,6 +73,32 @@ def test_sg_rules_public_mode_adds_jupyter_for_listed_cidrs_only():
     assert len(rules) == 2
 
 
+_ACME = "ACME HTTP-01 challenge (tls_mode acme)"
+_ACME_RULES = [
+    {"proto": "tcp", "ports": [80], "cidr_ip": ["0.0.0.0/0"], "rule_desc": _ACME},
+    {"proto": "tcp", "ports": [80], "cidr_ipv6": ["::/0"], "rule_desc": _ACME},
+]
+
+
+def test_sg_rules_acme_http01_opens_port_80_to_the_world_and_nothing_else():
+    """HTTP-01 is validated on port 80 from unpublished CA addresses (https://letsencrypt.org/docs/challenge-types/)."""
+    plain = sg_rules(["198.51.100.7/32"], ["203.0.113.0/24"], 8889, False)
+    rules = sg_rules(["198.51.100.7/32"], ["203.0.113.0/24"], 8889, False, acme_http01=True)
+    assert rules == plain + _ACME_RULES
+    # Public mode keeps its own rule; the Jupyter CIDRs do not leak into the challenge rule or the reverse.
+    public = sg_rules(["198.51.100.7/32"], ["203.0.113.0/24"], 9999, True, 22, True)
+    assert public[:-2] == sg_rules(["198.51.100.7/32"], ["203.0.113.0/24"], 9999, True)
+    assert public[-2:] == _ACME_RULES
+    assert next(r for r in public if r["ports"] == [9999])["cidr_ip"] == ["203.0.113.0/24"]
+
+
+def test_sg_rules_without_acme_never_open_port_80():
+    for public in (False, True):
+        rules = sg_rules(["198.51.100.7/32"], ["203.0.113.0/24"], 9999, public)
+        assert all(r["ports"] != [80] for r in rules)
+        assert all("0.0.0.0/0" not in r.get("cidr_ip", []) for r in rules)
+
+
 @pytest.mark.parametrize(
     ("tags", "bad"),
     [

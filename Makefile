@@ -17,7 +17,7 @@ help: ## list the targets
 setup: ## install Debian packages, container config and the pinned venv (idempotent)
 	@bash scripts/setup.sh
 
-images: setup ## build (or load from .cache/images) the Debian 12 systemd and SysV container images
+images: setup ## build (or load from .cache/images) the Debian 12 systemd/SysV and Debian 13 systemd images
 	@bash scripts/build-images.sh
 
 lint: setup ## ansible-lint (production profile), yamllint, ruff

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 APT_PACKAGES=(podman runc debootstrap zstd uidmap slirp4netns python3-venv git openssl
-              xfsprogs e2fsprogs chromium pebble
+              xfsprogs e2fsprogs chromium pebble certbot
               fdisk lvm2 cryptsetup-bin openssh-client)
 # Node.js for the browser test: the machine's own when it has one, else Debian's.
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
@@ -24,23 +24,13 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# 2. Container engine configuration this host needs (see shared/ENVIRONMENT.md):
-#    runc (crun rejects the hybrid cgroup layout), ulimits podman may set, the unified cgroup
-#    mounted into containers so systemd stops cleanly.
+# 2. Container engine configuration this host needs (see shared/ENVIRONMENT.md), decided by
+#    scripts/hostinfo.py from what the host shows (podman version, cgroup layout, hard limits,
+#    installed OCI runtimes): on a hybrid cgroup host (Debian 12 here) runc (crun refuses it) and
+#    the unified cgroup mounted into containers so systemd stops cleanly; ulimits no higher than
+#    the host's hard limits; nothing of that on a plain cgroup v2 host (Debian 13's default).
 CONF=/etc/containers/containers.conf
-want=$(cat <<'CONFEOF'
-# Written by jupyterops.cloud scripts/setup.sh
-[containers]
-default_ulimits = ["nofile=16384:16384", "nproc=32768:32768"]
-volumes = ["/sys/fs/cgroup/unified:/sys/fs/cgroup/unified:rw"]
-
-[engine]
-runtime = "runc"
-CONFEOF
-)
-if [[ ! -d /sys/fs/cgroup/unified ]]; then
-  want=$(printf '%s\n' "$want" | grep -v '^volumes = ')
-fi
+want=$(/usr/bin/python3 scripts/hostinfo.py containers-conf)
 if [[ "$(cat "$CONF" 2>/dev/null)" != "$want" ]]; then
   log "writing $CONF"
   mkdir -p /etc/containers

@@ -64,8 +64,8 @@ with contextlib.suppress(ImportError):  # a missing botocore is reported by Ansi
     import botocore
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 _MAX_TYPES = 100
 
@@ -79,15 +79,9 @@ def architectures(described: list[dict[str, Any]]) -> dict[str, list[str]]:
 
 
 def describe(client: Any, instance_types: list[str]) -> list[dict[str, Any]]:
-    """DescribeInstanceTypes for instance_types, every page."""
-    found: list[dict[str, Any]] = []
-    params: dict[str, Any] = {"InstanceTypes": instance_types}
-    while True:
-        page = client.describe_instance_types(aws_retry=True, **params)
-        found.extend(page.get("InstanceTypes", []))
-        if not page.get("NextToken"):
-            return found
-        params["NextToken"] = page["NextToken"]
+    """DescribeInstanceTypes for instance_types, every page (amazon.aws' paginator, retried on throttling)."""
+    pages = paginated_query_with_retries(client, "describe_instance_types", InstanceTypes=instance_types)
+    return pages["InstanceTypes"]
 
 
 def main() -> None:
@@ -99,7 +93,7 @@ def main() -> None:
     wanted = sorted(set(module.params["instance_types"]))
     if not wanted or len(wanted) > _MAX_TYPES:
         module.fail_json(msg=f"instance_types must name 1-{_MAX_TYPES} instance types (got {len(wanted)}).")
-    client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff())
+    client = module.client("ec2")
     try:
         described = describe(client, wanted)
     except botocore.exceptions.ClientError as error:

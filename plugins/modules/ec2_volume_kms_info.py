@@ -58,8 +58,8 @@ from typing import Any
 with contextlib.suppress(ImportError):  # a missing botocore is reported by AnsibleAWSModule
     import botocore
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 _MAX_VOLUMES = 200
 _UNKNOWN = ("InvalidVolume.NotFound", "InvalidVolumeID.Malformed")
@@ -80,15 +80,8 @@ def encryption(described: list[dict[str, Any]], wanted: list[str]) -> list[dict[
 
 
 def describe(client: Any, volume_ids: list[str]) -> list[dict[str, Any]]:
-    """DescribeVolumes for volume_ids, every page."""
-    found: list[dict[str, Any]] = []
-    params: dict[str, Any] = {"VolumeIds": volume_ids}
-    while True:
-        page = client.describe_volumes(aws_retry=True, **params)
-        found.extend(page.get("Volumes", []))
-        if not page.get("NextToken"):
-            return found
-        params["NextToken"] = page["NextToken"]
+    """DescribeVolumes for volume_ids, every page (amazon.aws' paginator, retried on throttling)."""
+    return paginated_query_with_retries(client, "describe_volumes", VolumeIds=volume_ids)["Volumes"]
 
 
 def main() -> None:
@@ -100,7 +93,7 @@ def main() -> None:
     wanted = list(dict.fromkeys(module.params["volume_ids"]))
     if not wanted or len(wanted) > _MAX_VOLUMES:
         module.fail_json(msg=f"volume_ids must name 1-{_MAX_VOLUMES} volumes (got {len(wanted)}).")
-    client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff())
+    client = module.client("ec2")
     try:
         described = describe(client, wanted)
     except botocore.exceptions.ClientError as error:

@@ -33,17 +33,6 @@ def test_architectures_maps_each_type_in_ec2_order() -> None:
     assert architectures(described) == {"t4g.small": ["arm64"], "t2.micro": ["i386", "x86_64"], "odd.x": []}
 
 
-class _Retrying:
-    """A client whose calls accept the aws_retry keyword that AWSRetry-decorated clients take."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-
-    def describe_instance_types(self, aws_retry: bool = False, **params: Any) -> Any:
-        assert aws_retry is True
-        return self._client.describe_instance_types(**params)
-
-
 def test_describe_follows_next_token() -> None:
     client = boto3.client("ec2", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
     with Stubber(client) as stub:
@@ -52,7 +41,7 @@ def test_describe_follows_next_token() -> None:
                           {"InstanceTypes": ["m7g.medium", "t3.medium"]})
         stub.add_response("describe_instance_types", {"InstanceTypes": [_type("t3.medium", "x86_64")]},
                           {"InstanceTypes": ["m7g.medium", "t3.medium"], "NextToken": "page2"})
-        found = describe(_Retrying(client), ["m7g.medium", "t3.medium"])
+        found = describe(client, ["m7g.medium", "t3.medium"])
         stub.assert_no_pending_responses()
     assert architectures(found) == {"m7g.medium": ["arm64"], "t3.medium": ["x86_64"]}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import boto3
 from ansible.plugins.loader import init_plugin_loader
@@ -28,17 +27,6 @@ def test_encryption_keeps_the_order_asked_and_an_empty_key_when_none() -> None:
     ]
 
 
-class _Retrying:
-    """A client whose calls accept the aws_retry keyword that AWSRetry-decorated clients take."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-
-    def describe_volumes(self, aws_retry: bool = False, **params: Any) -> Any:
-        assert aws_retry is True
-        return self._client.describe_volumes(**params)
-
-
 def test_describe_follows_next_token() -> None:
     client = boto3.client("ec2", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
     with Stubber(client) as stub:
@@ -47,6 +35,6 @@ def test_describe_follows_next_token() -> None:
                           {"VolumeIds": ["vol-a", "vol-b"]})
         stub.add_response("describe_volumes", {"Volumes": [{"VolumeId": "vol-b", "Encrypted": False}]},
                           {"VolumeIds": ["vol-a", "vol-b"], "NextToken": "p2"})
-        found = describe(_Retrying(client), ["vol-a", "vol-b"])
+        found = describe(client, ["vol-a", "vol-b"])
         stub.assert_no_pending_responses()
     assert [v["kms_key_id"] for v in encryption(found, ["vol-a", "vol-b"])] == [KEY, ""]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,3 +142,25 @@ def lab(
         base=base,
         emulator=ec2_emulator,
     )
+
+
+SYSTEMD_IMAGE = "localhost/jupyterops-debian12-systemd:latest"
+
+
+def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """One podman command (the tests' containers are rootful podman)."""
+    return subprocess.run(["podman", *args], capture_output=True, text=True, check=check, timeout=120)
+
+
+@contextmanager
+def systemd_container(prefix: str, seed: str) -> Iterator[str]:
+    """A running systemd container of the Debian 12 image, seeded by a shell script, then removed."""
+    if shutil.which("podman") is None or podman("image", "exists", SYSTEMD_IMAGE, check=False).returncode:
+        pytest.fail(f"{SYSTEMD_IMAGE} is required (scripts/build-images.sh)")
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    podman("run", "-d", "--name", name, "--cap-add", "SYS_BOOT", SYSTEMD_IMAGE)
+    try:
+        podman("exec", name, "sh", "-c", seed)
+        yield name
+    finally:
+        podman("rm", "-f", "-t", "0", name, check=False)

@@ -10,35 +10,22 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.ec2.conftest import Lab
+from tests.integration.ec2.conftest import Lab, podman, systemd_container
 
-IMAGE = "localhost/jupyterops-debian12-systemd:latest"
 SHARE = {"ec2_host_image_launch_accounts": ["111122223333"]}
-
-
-def _podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["podman", *args], capture_output=True, text=True, check=check, timeout=120)
 
 
 @pytest.fixture
 def host() -> Iterator[str]:
     """A running systemd container that stands in for the instance's host (reached with podman, not SSH)."""
-    if shutil.which("podman") is None or _podman("image", "exists", IMAGE, check=False).returncode != 0:
-        pytest.fail(f"{IMAGE} is required (scripts/build-images.sh)")
-    name = f"jops-image-{uuid.uuid4().hex[:8]}"
-    _podman("run", "-d", "--name", name, "--cap-add", "SYS_BOOT", IMAGE)
-    try:
-        _podman("exec", name, "sh", "-c", "mkdir -p /etc/jupyter/tls && echo k > /etc/jupyter/tls/key.pem")
+    seed = "mkdir -p /etc/jupyter/tls && echo k > /etc/jupyter/tls/key.pem"
+    with systemd_container("jops-image", seed) as name:
         yield name
-    finally:
-        _podman("rm", "-f", "-t", "0", name, check=False)
 
 
 def _image_tags(lab: Lab) -> tuple[dict[str, str], str]:
@@ -93,7 +80,7 @@ def test_image_says_what_was_scrubbed(lab: Lab, host: str) -> None:
                 "jupyter-runtime,jupyter-password-hash,tls-key,acme-account-key,hub-database,hub-secrets")
     assert tags["jupyterops:scrubbed"] == expected, tags
     assert description == f"jupyterops jopstest/alice; scrubbed: {expected}", description
-    assert _podman("exec", host, "test", "-e", "/etc/jupyter/tls/key.pem", check=False).returncode == 1
+    assert podman("exec", host, "test", "-e", "/etc/jupyter/tls/key.pem", check=False).returncode == 1
 
 
 def test_a_host_whose_scrub_failed_is_not_imaged(lab: Lab) -> None:

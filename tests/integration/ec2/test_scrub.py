@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-IMAGE = "localhost/jupyterops-debian12-systemd:latest"
+from tests.integration.ec2.conftest import podman, systemd_container
+
 HASH_LINE = 'c.PasswordIdentityProvider.hashed_password = "argon2:$argon2id$v=19$m=10240,t=10,p=8$abc$def"'
 
 SEED = f"""
@@ -126,33 +124,22 @@ CLASSES = ("ssh-host-keys,authorized-keys,shell-histories,machine-id,cloud-init-
            "jupyter-runtime,jupyter-password-hash,tls-key,acme-account-key,hub-database,hub-secrets")
 
 
-def _podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["podman", *args], capture_output=True, text=True, check=check, timeout=120)
-
-
 @pytest.fixture
 def container() -> Iterator[str]:
     """A running systemd container from the project's Debian 12 image."""
-    if shutil.which("podman") is None or _podman("image", "exists", IMAGE, check=False).returncode != 0:
-        pytest.fail(f"{IMAGE} is required (scripts/build-images.sh)")
-    name = f"jops-scrub-{uuid.uuid4().hex[:8]}"
-    _podman("run", "-d", "--name", name, "--cap-add", "SYS_BOOT", IMAGE)
-    try:
-        _podman("exec", name, "sh", "-c", SEED)
+    with systemd_container("jops-scrub", SEED) as name:
         yield name
-    finally:
-        _podman("rm", "-f", "-t", "0", name, check=False)
 
 
 def _existing(name: str, paths: list[str]) -> set[str]:
     script = "; ".join(f"[ -e {p} ] || [ -L {p} ] && echo {p}" for p in paths) + "; true"
-    return set(_podman("exec", name, "sh", "-c", script).stdout.split())
+    return set(podman("exec", name, "sh", "-c", script).stdout.split())
 
 
 def _sizes(name: str, paths: list[str]) -> dict[str, str]:
     script = "; ".join(f"stat -c '%n %s %U:%G %a' {p}" for p in paths)
     return {line.split()[0]: " ".join(line.split()[1:])
-            for line in _podman("exec", name, "sh", "-c", script).stdout.splitlines()}
+            for line in podman("exec", name, "sh", "-c", script).stdout.splitlines()}
 
 
 def _play(runner, repo_root: Path, name: str, *extra: str) -> tuple[int, str]:
@@ -201,7 +188,7 @@ def test_scrub_removes_exactly_what_it_promises(ansible_runner, repo_root: Path,
     assert f"SCRUBBED={CLASSES.replace(',jupyter-password-hash', '')}" in out
     assert _existing(container, REMOVED) == set()
     assert _existing(container, KEPT) == set(KEPT)
-    assert HASH_LINE in _podman("exec", container, "cat", "/etc/jupyter/jupyter_server_config.py").stdout
+    assert HASH_LINE in podman("exec", container, "cat", "/etc/jupyter/jupyter_server_config.py").stdout
     # The current logs and machine-id are empty, with their owner and mode kept.
     after = _sizes(container, EMPTIED)
     owners = {p: v.split(" ", 1)[1] for p, v in before.items()}
@@ -217,7 +204,7 @@ def test_scrub_removes_exactly_what_it_promises(ansible_runner, repo_root: Path,
                or (task == "Remove the journal files and the rotated logs" and ACTIVE_JOURNAL.match(item))
                for task, item in changes), changes
     assert f"SCRUBBED={CLASSES}" in out
-    config = _podman("exec", container, "cat", "/etc/jupyter/jupyter_server_config.py").stdout.splitlines()
+    config = podman("exec", container, "cat", "/etc/jupyter/jupyter_server_config.py").stdout.splitlines()
     assert config == [
         "c = get_config()",
         'c.PasswordIdentityProvider.hashed_password = ""',
@@ -243,13 +230,13 @@ def test_tls_key_regenerates_on_the_next_converge(ansible_runner, repo_root: Pat
     """A launch from the image: the tls role (self_signed) makes a new key and a certificate matching it."""
     tls = ("-e", "scrub_test_tls=true", "-e", "tls_common_name=alice.example.org")
     _play(ansible_runner, repo_root, container, *tls)
-    old_key = _podman("exec", container, "cat", "/etc/jupyter/tls/key.pem").stdout
+    old_key = podman("exec", container, "cat", "/etc/jupyter/tls/key.pem").stdout
     _play(ansible_runner, repo_root, container)
     assert _existing(container, ["/etc/jupyter/tls/key.pem", "/etc/jupyter/tls/cert.pem"]) == set()
 
     changed, _ = _play(ansible_runner, repo_root, container, *tls)
     assert changed > 0
-    new_key = _podman("exec", container, "cat", "/etc/jupyter/tls/key.pem").stdout
+    new_key = podman("exec", container, "cat", "/etc/jupyter/tls/key.pem").stdout
     assert new_key and new_key != old_key
     match = (
         "from cryptography import x509; from cryptography.hazmat.primitives import serialization as s;"
@@ -258,5 +245,5 @@ def test_tls_key_regenerates_on_the_next_converge(ansible_runner, repo_root: Pat
         "f = (s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo);"
         "print(c.public_key().public_bytes(*f) == k.public_key().public_bytes(*f))"
     )
-    assert _podman("exec", container, "python3", "-c", match).stdout.strip() == "True"
+    assert podman("exec", container, "python3", "-c", match).stdout.strip() == "True"
     assert _play(ansible_runner, repo_root, container, *tls)[0] == 0

@@ -147,9 +147,9 @@ def lab(
 SYSTEMD_IMAGE = "localhost/jupyterops-debian12-systemd:latest"
 
 
-def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def podman(*args: str, check: bool = True, timeout: int = 120) -> subprocess.CompletedProcess[str]:
     """One podman command (the tests' containers are rootful podman)."""
-    return subprocess.run(["podman", *args], capture_output=True, text=True, check=check, timeout=120)
+    return subprocess.run(["podman", *args], capture_output=True, text=True, check=check, timeout=timeout)
 
 
 @contextmanager

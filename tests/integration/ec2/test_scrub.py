@@ -247,3 +247,25 @@ def test_tls_key_regenerates_on_the_next_converge(ansible_runner, repo_root: Pat
     )
     assert podman("exec", container, "python3", "-c", match).stdout.strip() == "True"
     assert _play(ansible_runner, repo_root, container, *tls)[0] == 0
+
+
+def test_ssh_host_keys_regenerate_on_the_next_converge(ansible_runner, repo_root: Path,
+                                                       container: str) -> None:
+    """A launch from the image outside EC2 (no cloud-init): configure.yml's first step makes new host keys."""
+    apt = "DEBIAN_FRONTEND=noninteractive apt-get -qq"
+    podman("exec", container, "sh", "-c",
+           f"{apt} update >/dev/null && {apt} install -y --no-install-recommends openssh-server >/dev/null",
+           timeout=600)
+    keys = "/etc/ssh/ssh_host_ed25519_key"
+    _play(ansible_runner, repo_root, container)
+    assert _existing(container, [keys, f"{keys}.pub"]) == set()
+
+    changed, _ = _play(ansible_runner, repo_root, container, "-e", "scrub_test_host_keys=true")
+    assert changed == 1
+    assert podman("exec", container, "cat", f"{keys}.pub").stdout.startswith("ssh-ed25519 ")
+    # sshd accepts its configuration with the new keys (ssh.service's RuntimeDirectory makes /run/sshd).
+    checked = podman("exec", container, "sh", "-c", "mkdir -p /run/sshd && /usr/sbin/sshd -t", check=False)
+    assert checked.returncode == 0, checked.stderr
+    # Converged: nothing to do on the next run.
+    changed, _ = _play(ansible_runner, repo_root, container, "-e", "scrub_test_host_keys=true")
+    assert changed == 0
